@@ -1,0 +1,145 @@
+#include "services/metadata/db.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "plugins/base/rocksdb_status.h"
+#include "plugins/base/status_macros.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/table.h"
+#include "services/metadata/schema.h"
+
+namespace berth::metadata {
+namespace {
+
+constexpr int kMaxConflictRetries = 8;
+
+rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+bool IsConflict(const absl::Status& status) { return absl::IsAborted(status); }
+
+rocksdb::Options DatabaseOptions() {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  // Small metadata: keep memory low (the daemon's idle RSS is a goal) and files few.
+  options.write_buffer_size = 4 << 20;
+  options.max_write_buffer_number = 2;
+  options.max_open_files = 64;
+  options.keep_log_file_num = 2;
+  options.max_background_jobs = 1;
+  options.recycle_log_file_num = 0;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(4 << 20);
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return options;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<std::string>> Txn::Get(absl::string_view key) {
+  std::string value;
+  rocksdb::Status status;
+  if (txn_ != nullptr) {
+    status = txn_->GetForUpdate(rocksdb::ReadOptions(), ToSlice(key), &value);
+  } else {
+    rocksdb::ReadOptions read;
+    read.snapshot = snapshot_;
+    status = db_->Get(read, ToSlice(key), &value);
+  }
+  if (status.IsNotFound()) return std::nullopt;
+  if (!status.ok()) return FromRocksDb(status, "metadata read");
+  return value;
+}
+
+absl::Status Txn::Put(absl::string_view key, absl::string_view value) {
+  if (txn_ == nullptr) return absl::FailedPreconditionError("write in a read-only transaction");
+  return FromRocksDb(txn_->Put(ToSlice(key), ToSlice(value)), "metadata write");
+}
+
+absl::Status Txn::Delete(absl::string_view key) {
+  if (txn_ == nullptr) return absl::FailedPreconditionError("write in a read-only transaction");
+  return FromRocksDb(txn_->Delete(ToSlice(key)), "metadata delete");
+}
+
+absl::Status Txn::Scan(absl::string_view prefix,
+                       absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn) {
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot_;
+  std::string upper(prefix);
+  // The smallest key greater than every key with this prefix: bump the last byte that can be.
+  while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();
+  if (!upper.empty()) upper.back() = static_cast<char>(upper.back() + 1);
+  rocksdb::Slice upper_slice(upper);
+  if (!upper.empty()) read.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(txn_ != nullptr ? txn_->GetIterator(read)
+                                                        : db_->NewIterator(read));
+  for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
+    absl::string_view key(it->key().data(), it->key().size());
+    if (!absl::StartsWith(key, prefix)) break;
+    if (!fn(key, absl::string_view(it->value().data(), it->value().size()))) break;
+  }
+  return FromRocksDb(it->status(), "metadata scan");
+}
+
+absl::StatusOr<bool> Txn::HasPrefix(absl::string_view prefix) {
+  bool found = false;
+  RETURN_IF_ERROR(Scan(prefix, [&](absl::string_view, absl::string_view) {
+    found = true;
+    return false;
+  }));
+  return found;
+}
+
+absl::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path, DbOptions options) {
+  rocksdb::TransactionDBOptions txn_options;
+  txn_options.transaction_lock_timeout = 2000;  // ms; a conflict then retries
+  rocksdb::TransactionDB* raw = nullptr;
+  rocksdb::Status status =
+      rocksdb::TransactionDB::Open(DatabaseOptions(), txn_options, path, &raw);
+  if (!status.ok()) return FromRocksDb(status, absl::StrCat("open metadata `", path, "`"));
+  std::unique_ptr<Db> db(new Db(path, std::unique_ptr<rocksdb::TransactionDB>(raw), options));
+  RETURN_IF_ERROR(db->CheckSchema());
+  return db;
+}
+
+Db::~Db() {
+  if (db_ != nullptr) {
+    // Flush the WAL so a clean shutdown leaves nothing to replay.
+    (void)db_->FlushWAL(/*sync=*/true);
+    (void)db_->Close();
+  }
+}
+
+absl::Status Db::CheckSchema() {
+  return Update([](Txn& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<std::string> version, txn.Get(kSchemaVersionKey));
+    if (!version) return txn.Put(kSchemaVersionKey, kSchemaVersion);
+    if (*version != kSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "metadata schema version ", *version, " is not supported (want ", kSchemaVersion, ")"));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status Db::View(absl::FunctionRef<absl::Status(Txn&)> fn) const {
+  rocksdb::ManagedSnapshot snapshot(db_.get());
+  Txn txn(db_.get(), nullptr, snapshot.snapshot());
+  return fn(txn);
+}
+
+absl::Status Db::Update(absl::FunctionRef<absl::Status(Txn&)> fn) {
+  rocksdb::WriteOptions write;
+  write.sync = options_.sync_writes;
+  absl::Status status;
+  for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
+    std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write));
+    Txn handle(db_.get(), txn.get(), nullptr);
+    status = fn(handle);
+    if (status.ok()) status = FromRocksDb(txn->Commit(), "metadata commit");
+    if (!status.ok()) (void)txn->Rollback();
+    if (!IsConflict(status)) return status;
+  }
+  return status;
+}
+
+}  // namespace berth::metadata

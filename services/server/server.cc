@@ -1,0 +1,115 @@
+#include "services/server/server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "plugins/base/file_util.h"
+#include "plugins/base/log.h"
+#include "plugins/base/status_macros.h"
+#include "plugins/base/status_util.h"
+#include "plugins/types.h"
+#include "services/common/grpc_service.h"
+
+namespace berth::server {
+namespace {
+
+constexpr auto kShutdownGrace = std::chrono::seconds(10);
+
+std::string ParentDir(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::set<std::string> ToSet(const std::vector<std::string>& items) {
+  return std::set<std::string>(items.begin(), items.end());
+}
+
+std::vector<services::GrpcService*> GrpcServices(const plugins::Registry& registry) {
+  std::vector<services::GrpcService*> out;
+  for (const auto& [id, instance] : registry.FindAll(plugins::kGrpcPlugin)) {
+    if (auto* service = instance->As<services::GrpcService>()) out.push_back(service);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(
+    const plugins::Config& config, std::unique_ptr<plugins::Registry> registry) {
+  std::unique_ptr<Server> server(new Server(config, std::move(registry)));
+  RETURN_IF_ERROR(server->PrepareDirectories());
+  plugins::InitOptions options{
+      .daemon = {.root = config.root,
+                 .state = config.state,
+                 .address = config.grpc_address,
+                 .ttrpc_address = config.EffectiveTtrpcAddress()},
+      .plugin_configs = config.plugin_configs,
+      .disabled = ToSet(config.disabled_plugins),
+      .required = ToSet(config.required_plugins),
+  };
+  RETURN_IF_ERROR(server->registry_->InitAll(options));
+  RETURN_IF_ERROR(server->Serve());
+  return server;
+}
+
+Server::~Server() { Stop(); }
+
+absl::Status Server::PrepareDirectories() {
+  RETURN_IF_ERROR(MkdirAll(config_.root, 0711));
+  RETURN_IF_ERROR(MkdirAll(config_.state, 0711));
+  std::string socket_dir = ParentDir(config_.grpc_address);
+  RETURN_IF_ERROR(MkdirAll(socket_dir, 0711));
+  if (chmod(socket_dir.c_str(), 0711) != 0) return ErrnoError(errno, "chmod", socket_dir);
+  return absl::OkStatus();
+}
+
+absl::Status Server::Serve() {
+  const std::string& address = config_.grpc_address;
+  if (unlink(address.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError(errno, "remove stale socket", address);
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + address, grpc::InsecureServerCredentials());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_recv_message_size));
+  builder.SetMaxSendMessageSize(static_cast<int>(config_.max_send_message_size));
+  // A local daemon needs few pollers; more threads are added on demand for blocking calls.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
+  for (services::GrpcService* service : GrpcServices(*registry_)) {
+    builder.RegisterService(service->service());
+  }
+  grpc_server_ = builder.BuildAndStart();
+  if (grpc_server_ == nullptr) {
+    return absl::UnavailableError("could not serve on unix:" + address);
+  }
+  if (chmod(address.c_str(), 0660) != 0) return ErrnoError(errno, "chmod", address);
+  if (chown(address.c_str(), static_cast<uid_t>(config_.grpc_uid),
+            static_cast<gid_t>(config_.grpc_gid)) != 0) {
+    return ErrnoError(errno, "chown", address);
+  }
+  BERTH_LOG(INFO) << "serving on " << address;
+  return absl::OkStatus();
+}
+
+void Server::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (grpc_server_ != nullptr) {
+    for (services::GrpcService* service : GrpcServices(*registry_)) service->BeginShutdown();
+    grpc_server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+    grpc_server_->Wait();
+    grpc_server_.reset();
+    unlink(config_.grpc_address.c_str());
+  }
+  registry_->Shutdown();
+  BERTH_LOG(INFO) << "stopped";
+}
+
+}  // namespace berth::server
