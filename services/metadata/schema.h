@@ -10,6 +10,11 @@
 //   v1 \0 <namespace> \0 containers \0 <id>          -> containers.v1.Container
 //   v1 \0 <namespace> \0 leases \0 <id>              -> leases.v1.Lease
 //   v1 \0 <namespace> \0 lease_res \0 <id> \0 <type> \0 <resource id>   -> "" (lease resource)
+//   v1 \0 <namespace> \0 images \0 <name>              -> images.v1.Image
+//   v1 \0 <namespace> \0 content \0 <digest>           -> content.v1.Info (size, times, labels)
+//   v1 \0 <namespace> \0 ingests \0 <ref>              -> berth.metadata.v1.Ingest
+//   v1 \0 <namespace> \0 snapshots \0 <snapshotter> \0 <key>  -> berth.metadata.v1.Snapshot
+//   v1 \0 <namespace> \0 snapshot_children \0 <snapshotter> \0 <parent key> \0 <child key> -> ""
 //
 // Every object lives under `v1 \0 <namespace> \0`, so "is this namespace empty" is one seek.
 // A namespace record is written in the same batch as the first object of the namespace.
@@ -29,6 +34,11 @@ inline constexpr char kSchemaVersion[] = "1";
 inline constexpr char kContainersKind[] = "containers";
 inline constexpr char kLeasesKind[] = "leases";
 inline constexpr char kLeaseResourcesKind[] = "lease_res";
+inline constexpr char kImagesKind[] = "images";
+inline constexpr char kContentKind[] = "content";
+inline constexpr char kIngestsKind[] = "ingests";
+inline constexpr char kSnapshotsKind[] = "snapshots";
+inline constexpr char kSnapshotChildrenKind[] = "snapshot_children";
 
 // Joins key components with NUL separators.
 template <typename... Parts>
