@@ -80,42 +80,24 @@ std::string OverlaySnapshotter::MountWorkPath(absl::string_view id) const {
 }
 
 absl::StatusOr<SnapshotInfo> OverlaySnapshotter::Stat(absl::string_view key) {
-  SnapshotInfo info;
-  RETURN_IF_ERROR(ms_->View([&](MetaStore::Transaction& txn) -> absl::Status {
-    ASSIGN_OR_RETURN(Record record, txn.GetInfo(key));
-    info = std::move(record.info);
-    return absl::OkStatus();
-  }));
-  return info;
+  ASSIGN_OR_RETURN(Record record, ms_->GetInfo(key));
+  return std::move(record.info);
 }
 
 absl::StatusOr<SnapshotInfo> OverlaySnapshotter::Update(const SnapshotInfo& info,
                                                         absl::Span<const std::string> fieldpaths) {
-  SnapshotInfo updated;
-  RETURN_IF_ERROR(ms_->Update([&](MetaStore::Transaction& txn) -> absl::Status {
-    ASSIGN_OR_RETURN(updated, txn.UpdateInfo(info, fieldpaths));
-    return absl::OkStatus();
-  }));
-  return updated;
+  return ms_->UpdateInfo(info, fieldpaths);
 }
 
 absl::StatusOr<snapshotter::Usage> OverlaySnapshotter::Usage(absl::string_view key) {
-  Record record;
-  RETURN_IF_ERROR(ms_->View([&](MetaStore::Transaction& txn) -> absl::Status {
-    ASSIGN_OR_RETURN(record, txn.GetInfo(key));
-    return absl::OkStatus();
-  }));
+  ASSIGN_OR_RETURN(Record record, ms_->GetInfo(key));
   if (record.info.kind == Kind::kActive) return DiskUsage(UpperPath(record.id));
   return record.usage;
 }
 
 absl::StatusOr<std::vector<Mount>> OverlaySnapshotter::Mounts(absl::string_view key) {
-  storage::Snapshot s;
-  RETURN_IF_ERROR(ms_->View([&](MetaStore::Transaction& txn) -> absl::Status {
-    ASSIGN_OR_RETURN(s, txn.GetSnapshot(key));
-    return absl::OkStatus();
-  }));
-  return MountsFor(s);
+  ASSIGN_OR_RETURN(storage::Snapshot snapshot, ms_->GetSnapshot(key));
+  return MountsFor(snapshot);
 }
 
 absl::StatusOr<std::vector<Mount>> OverlaySnapshotter::Prepare(absl::string_view key,

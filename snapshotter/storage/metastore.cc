@@ -399,4 +399,32 @@ absl::StatusOr<absl::flat_hash_map<std::string, std::string>> MetaStore::Transac
   return ids;
 }
 
+absl::StatusOr<Record> MetaStore::GetInfo(absl::string_view key) {
+  Record record;
+  RETURN_IF_ERROR(View([&](Transaction& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(record, txn.GetInfo(key));
+    return absl::OkStatus();
+  }));
+  return record;
+}
+
+absl::StatusOr<Snapshot> MetaStore::GetSnapshot(absl::string_view key) {
+  Snapshot snapshot;
+  RETURN_IF_ERROR(View([&](Transaction& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(snapshot, txn.GetSnapshot(key));
+    return absl::OkStatus();
+  }));
+  return snapshot;
+}
+
+absl::StatusOr<SnapshotInfo> MetaStore::UpdateInfo(const SnapshotInfo& info,
+                                                   absl::Span<const std::string> fieldpaths) {
+  SnapshotInfo updated;
+  RETURN_IF_ERROR(Update([&](Transaction& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(updated, txn.UpdateInfo(info, fieldpaths));
+    return absl::OkStatus();
+  }));
+  return updated;
+}
+
 }  // namespace berth::snapshotter::storage

@@ -74,6 +74,12 @@ class MetaStore {
   // Read-write transaction, committed iff `fn` returns OK.
   absl::Status Update(absl::FunctionRef<absl::Status(Transaction&)> fn);
 
+  // One-transaction shorthands for the single reads and the label update every backend needs.
+  absl::StatusOr<Record> GetInfo(absl::string_view key);
+  absl::StatusOr<Snapshot> GetSnapshot(absl::string_view key);
+  absl::StatusOr<SnapshotInfo> UpdateInfo(const SnapshotInfo& info,
+                                          absl::Span<const std::string> fieldpaths);
+
  private:
   explicit MetaStore(std::unique_ptr<rocksdb::DB> db);
   std::unique_ptr<rocksdb::DB> db_;
