@@ -62,6 +62,11 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<Envelope>,
     }
   }
 
+  void Close() override {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "berthd is shutting down"));
+  }
+
   void OnCancel() override {
     absl::MutexLock lock(&mu_);
     FinishLocked(grpc::Status::CANCELLED);
@@ -102,6 +107,7 @@ class EventsService final : public api::Events::WithCallbackMethod_Subscribe<api
  public:
   explicit EventsService(events::Exchange& exchange) : exchange_(exchange) {}
   grpc::Service* service() override { return this; }
+  void BeginShutdown() override { exchange_.CloseSubscribers(); }
 
   grpc::Status Publish(grpc::ServerContext* context, const api::PublishRequest* request,
                        google::protobuf::Empty*) override {

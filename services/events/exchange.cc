@@ -79,6 +79,11 @@ void Exchange::Unsubscribe(const Entry* entry) {
   std::erase_if(entries_, [&](const auto& e) { return e.get() == entry; });
 }
 
+void Exchange::CloseSubscribers() {
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& entry : entries_) entry->subscriber->Close();
+}
+
 size_t Exchange::subscriber_count() const {
   absl::ReaderMutexLock lock(&mu_);
   return entries_.size();

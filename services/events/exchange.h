@@ -31,6 +31,8 @@ class Subscriber {
  public:
   virtual ~Subscriber() = default;
   virtual void Deliver(const Envelope& envelope) = 0;
+  // The exchange is going away (daemon shutdown): end the subscription. Same rules as Deliver.
+  virtual void Close() = 0;
 };
 
 // containerd's topic rule: "/" followed by identifier components separated by "/".
@@ -55,6 +57,9 @@ class Exchange {
   // destroyed (after which Deliver is never called again).
   std::unique_ptr<Subscription> Subscribe(Subscriber* subscriber,
                                           std::function<bool(const Envelope&)> match);
+
+  // Asks every subscriber to end (Subscriber::Close), e.g. before the server drains calls.
+  void CloseSubscribers();
 
   size_t subscriber_count() const;
 
