@@ -1,0 +1,30 @@
+#pragma once
+
+// The last steps of a container process before execve: rlimits, user and groups, fds, and
+// the exec itself with PATH lookup in the container.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "runtime/oci/spec.h"
+
+namespace berth::oci {
+
+absl::Status SetRlimits(const std::vector<Rlimit>& rlimits);
+
+// setgroups (unless `setgroups_allowed` is false, as in a user namespace with setgroups
+// denied), setresgid, setresuid, keeping the permitted capabilities across the switch.
+absl::Status SetUser(const User& user, bool setgroups_allowed);
+
+// Resolves `file` through PATH from `env` (or the default PATH) in the current root.
+absl::StatusOr<std::string> LookPath(const std::string& file, const std::vector<std::string>& env);
+
+// Marks every fd from `first` up close-on-exec (fds below are 0-2 and --preserve-fds).
+void CloexecFrom(int first);
+
+// execve of the process. Returns only on error.
+absl::Status ExecProcess(const Process& process);
+
+}  // namespace berth::oci
