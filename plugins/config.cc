@@ -43,13 +43,17 @@ absl::Status ReadStrings(const toml::table& table, absl::string_view source,
   return absl::OkStatus();
 }
 
-const toml::table* Section(const toml::table& table, absl::string_view key) {
+// The table at `key`: null if absent, InvalidArgument if `key` holds something else.
+absl::StatusOr<const toml::table*> Section(const toml::table& table, absl::string_view source,
+                                           absl::string_view key) {
   const toml::node* node = table.get(StdView(key));
-  return node == nullptr ? nullptr : node->as_table();
+  if (node == nullptr) return nullptr;
+  if (!node->is_table()) return WrongType(source, key, "a table");
+  return node->as_table();
 }
 
 absl::Status ReadGrpc(const toml::table& root, absl::string_view source, Config& config) {
-  const toml::table* grpc = Section(root, "grpc");
+  ASSIGN_OR_RETURN(const toml::table* grpc, Section(root, source, "grpc"));
   if (grpc == nullptr) return absl::OkStatus();
   RETURN_IF_ERROR(Read(*grpc, source, "address", config.grpc_address));
   RETURN_IF_ERROR(Read(*grpc, source, "uid", config.grpc_uid));
@@ -60,13 +64,15 @@ absl::Status ReadGrpc(const toml::table& root, absl::string_view source, Config&
 }
 
 absl::Status ReadPlugins(const toml::table& root, absl::string_view source, Config& config) {
-  if (const toml::table* plugins = Section(root, "plugins")) {
+  ASSIGN_OR_RETURN(const toml::table* plugins, Section(root, source, "plugins"));
+  if (plugins != nullptr) {
     for (const auto& [uri, section] : *plugins) {
       if (!section.is_table()) return WrongType(source, absl::StrCat("plugins.", std::string(uri.str())), "a table");
       config.plugin_configs[std::string(uri.str())] = *section.as_table();
     }
   }
-  if (const toml::table* proxies = Section(root, "proxy_plugins")) {
+  ASSIGN_OR_RETURN(const toml::table* proxies, Section(root, source, "proxy_plugins"));
+  if (proxies != nullptr) {
     for (const auto& [name, section] : *proxies) {
       const toml::table* table = section.as_table();
       std::string key = absl::StrCat("proxy_plugins.", std::string(name.str()));
@@ -107,12 +113,10 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view sou
   RETURN_IF_ERROR(ReadStrings(root, source, "disabled_plugins", config.disabled_plugins));
   RETURN_IF_ERROR(ReadStrings(root, source, "required_plugins", config.required_plugins));
   RETURN_IF_ERROR(ReadGrpc(root, source, config));
-  if (const toml::table* ttrpc = Section(root, "ttrpc")) {
-    RETURN_IF_ERROR(Read(*ttrpc, source, "address", config.ttrpc_address));
-  }
-  if (const toml::table* debug = Section(root, "debug")) {
-    RETURN_IF_ERROR(Read(*debug, source, "level", config.log_level));
-  }
+  ASSIGN_OR_RETURN(const toml::table* ttrpc, Section(root, source, "ttrpc"));
+  if (ttrpc != nullptr) RETURN_IF_ERROR(Read(*ttrpc, source, "address", config.ttrpc_address));
+  ASSIGN_OR_RETURN(const toml::table* debug, Section(root, source, "debug"));
+  if (debug != nullptr) RETURN_IF_ERROR(Read(*debug, source, "level", config.log_level));
   RETURN_IF_ERROR(ReadPlugins(root, source, config));
   static const char* const kKnown[] = {"version", "root", "state", "disabled_plugins",
                                        "required_plugins", "grpc", "ttrpc", "debug",

@@ -54,7 +54,7 @@ LogLine::LogLine(Level level, const char* file, int line) : level_(level) {
   gmtime_r(&now.tv_sec, &tm);
   char stamp[32];
   strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-  char frac[8];
+  char frac[24];
   snprintf(frac, sizeof(frac), ".%03ldZ", now.tv_nsec / 1000000);
   stream_ << stamp << frac << ' ' << LevelName(level_) << ' ';
   if (!ProgramName().empty()) {

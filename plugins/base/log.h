@@ -36,6 +36,12 @@ class LogLine {
   std::ostringstream stream_;
 };
 
+// Turns the stream expression into void so BERTH_LOG can be one conditional expression (safe
+// inside an unbraced if/else). operator& binds more loosely than operator<<.
+struct Voidify {
+  void operator&(std::ostream&) {}
+};
+
 inline constexpr Level DEBUG = Level::kDebug;
 inline constexpr Level INFO = Level::kInfo;
 inline constexpr Level WARN = Level::kWarn;
@@ -43,7 +49,8 @@ inline constexpr Level ERROR = Level::kError;
 
 }  // namespace berth::log
 
-#define BERTH_LOG(level)                                                   \
-  if (::berth::log::level < ::berth::log::GetLevel()) {                    \
-  } else                                                                   \
-    ::berth::log::LogLine(::berth::log::level, __FILE__, __LINE__).stream()
+#define BERTH_LOG(level)                                                    \
+  (::berth::log::level < ::berth::log::GetLevel())                          \
+      ? (void)0                                                             \
+      : ::berth::log::Voidify() &                                           \
+            ::berth::log::LogLine(::berth::log::level, __FILE__, __LINE__).stream()

@@ -47,8 +47,8 @@ class ContainersService final : public api::Containers::Service, public GrpcServ
     return ToGrpc([&]() -> absl::Status {
       ASSIGN_OR_RETURN(std::string ns, RequireNamespace(*context));
       ASSIGN_OR_RETURN(auto match, ContainerFilter(request->filters()));
-      return store_.Walk(ns, match, [&](const Container& container) {
-        *response->add_containers() = container;
+      return store_.Walk(ns, match, [&](Container& container) {
+        response->add_containers()->Swap(&container);
         return true;
       });
     }());
@@ -61,9 +61,9 @@ class ContainersService final : public api::Containers::Service, public GrpcServ
       ASSIGN_OR_RETURN(std::string ns, RequireNamespace(*context));
       ASSIGN_OR_RETURN(auto match, ContainerFilter(request->filters()));
       absl::Status write_status;
-      RETURN_IF_ERROR(store_.Walk(ns, match, [&](const Container& container) {
+      RETURN_IF_ERROR(store_.Walk(ns, match, [&](Container& container) {
         api::ListContainerMessage message;
-        *message.mutable_container() = container;
+        message.mutable_container()->Swap(&container);
         if (!writer->Write(message)) {
           write_status = absl::CancelledError("client went away while listing containers");
           return false;

@@ -42,7 +42,11 @@ absl::Status ApplyPath(const std::string& path, const Container& from, Container
   } else if (path == "labels") {
     *to.mutable_labels() = from.labels();
   } else if (path == "spec") {
-    *to.mutable_spec() = from.spec();
+    if (from.has_spec()) {
+      *to.mutable_spec() = from.spec();
+    } else {
+      to.clear_spec();  // ValidateContainer then refuses the record, as containerd does
+    }
   } else if (path == "extensions") {
     *to.mutable_extensions() = from.extensions();
   } else if (path == "image") {
@@ -83,7 +87,7 @@ absl::StatusOr<Container> ContainerStore::Get(const std::string& ns, const std::
 
 absl::Status ContainerStore::Walk(const std::string& ns,
                                   const std::function<bool(const Container&)>& match,
-                                  const std::function<bool(const Container&)>& fn) {
+                                  const std::function<bool(Container&)>& fn) {
   absl::Status parse_error;
   RETURN_IF_ERROR(db_.View([&](Txn& txn) {
     return txn.Scan(KindPrefix(ns, kContainersKind),
@@ -102,8 +106,8 @@ absl::Status ContainerStore::Walk(const std::string& ns,
 absl::StatusOr<std::vector<Container>> ContainerStore::List(
     const std::string& ns, const std::function<bool(const Container&)>& match) {
   std::vector<Container> out;
-  RETURN_IF_ERROR(Walk(ns, match, [&](const Container& container) {
-    out.push_back(container);
+  RETURN_IF_ERROR(Walk(ns, match, [&](Container& container) {
+    out.push_back(std::move(container));
     return true;
   }));
   return out;

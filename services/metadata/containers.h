@@ -25,9 +25,10 @@ class ContainerStore {
   // Every container of `ns` for which `match` is true, in id order.
   absl::StatusOr<std::vector<Container>> List(
       const std::string& ns, const std::function<bool(const Container&)>& match);
-  // Streams the same set to `fn` without holding them all; stops when fn returns false.
+  // Streams the same set to `fn` without holding them all; stops when fn returns false. `fn`
+  // may take the record (Swap it into a response) instead of copying it.
   absl::Status Walk(const std::string& ns, const std::function<bool(const Container&)>& match,
-                    const std::function<bool(const Container&)>& fn);
+                    const std::function<bool(Container&)>& fn);
   // Validates and stores a new container; sets created_at/updated_at.
   // InvalidArgument (bad id, labels, no runtime name, no spec, snapshot key without
   // snapshotter), AlreadyExists.

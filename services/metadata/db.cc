@@ -36,10 +36,18 @@ rocksdb::Options DatabaseOptions() {
 }  // namespace
 
 absl::StatusOr<std::optional<std::string>> Txn::Get(absl::string_view key) {
+  return Read(key, /*exclusive=*/true);
+}
+
+absl::StatusOr<std::optional<std::string>> Txn::GetShared(absl::string_view key) {
+  return Read(key, /*exclusive=*/false);
+}
+
+absl::StatusOr<std::optional<std::string>> Txn::Read(absl::string_view key, bool exclusive) {
   std::string value;
   rocksdb::Status status;
   if (txn_ != nullptr) {
-    status = txn_->GetForUpdate(rocksdb::ReadOptions(), ToSlice(key), &value);
+    status = txn_->GetForUpdate(rocksdb::ReadOptions(), ToSlice(key), &value, exclusive);
   } else {
     rocksdb::ReadOptions read;
     read.snapshot = snapshot_;
@@ -131,8 +139,10 @@ absl::Status Db::Update(absl::FunctionRef<absl::Status(Txn&)> fn) {
   rocksdb::WriteOptions write;
   write.sync = options_.sync_writes;
   absl::Status status;
+  rocksdb::TransactionOptions txn_options;
+  txn_options.deadlock_detect = true;  // two shared holders upgrading fail fast and retry
   for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
-    std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write));
+    std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write, txn_options));
     Txn handle(db_.get(), txn.get(), nullptr);
     status = fn(handle);
     if (status.ok()) status = FromRocksDb(txn->Commit(), "metadata commit");

@@ -27,8 +27,12 @@ namespace berth::metadata {
 
 class Txn {
  public:
-  // The value at `key`, or nullopt if absent.
+  // The value at `key`, or nullopt if absent. In an Update the key is locked exclusively until
+  // commit (read-modify-write is safe).
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key);
+  // Like Get, but an Update takes a shared lock: many transactions may hold it at once, and a
+  // transaction that Gets the key exclusively waits for them. For keys most writers only check.
+  absl::StatusOr<std::optional<std::string>> GetShared(absl::string_view key);
   // Writes; FailedPrecondition in a read-only (View) transaction.
   absl::Status Put(absl::string_view key, absl::string_view value);
   absl::Status Delete(absl::string_view key);
@@ -43,6 +47,7 @@ class Txn {
   friend class Db;
   Txn(rocksdb::TransactionDB* db, rocksdb::Transaction* txn, const rocksdb::Snapshot* snapshot)
       : db_(db), txn_(txn), snapshot_(snapshot) {}
+  absl::StatusOr<std::optional<std::string>> Read(absl::string_view key, bool exclusive);
   rocksdb::TransactionDB* db_;
   rocksdb::Transaction* txn_;           // null in View
   const rocksdb::Snapshot* snapshot_;  // View's snapshot

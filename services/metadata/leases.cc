@@ -1,6 +1,9 @@
 #include "services/metadata/leases.h"
 
+#include <random>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "plugins/base/identifiers.h"
@@ -54,6 +57,16 @@ absl::Status WithLease(Db& db, absl::string_view ns, absl::string_view id,
   });
 }
 
+// containerd's generated lease id: "<unix nanoseconds>-<3 random bytes, URL-safe base64>".
+std::string GenerateLeaseId() {
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  uint64_t bits = random();
+  std::string bytes(reinterpret_cast<const char*>(&bits), 3);
+  google::protobuf::Timestamp now = services::Now();
+  return absl::StrCat(now.seconds() * 1000000000LL + now.nanos(), "-",
+                      absl::WebSafeBase64Escape(bytes));
+}
+
 }  // namespace
 
 absl::Status ValidateLeaseResource(const LeaseResource& resource) {
@@ -76,6 +89,7 @@ absl::Status ValidateLeaseResource(const LeaseResource& resource) {
 }
 
 absl::StatusOr<Lease> LeaseStore::Create(const std::string& ns, Lease lease) {
+  if (lease.id().empty()) lease.set_id(GenerateLeaseId());  // `ctr leases create` sends none
   RETURN_IF_ERROR(Annotate(ValidateIdentifier(lease.id()), "invalid lease id"));
   RETURN_IF_ERROR(ValidateLabels(lease.labels()));
   DropEmptyValues(*lease.mutable_labels());

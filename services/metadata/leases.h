@@ -24,7 +24,7 @@ class LeaseStore {
  public:
   explicit LeaseStore(Db& db) : db_(db) {}
 
-  // InvalidArgument for a bad id or labels; AlreadyExists.
+  // An empty id gets a generated one. InvalidArgument for a bad id or labels; AlreadyExists.
   absl::StatusOr<Lease> Create(const std::string& ns, Lease lease);
   // NotFound if absent. Removes the lease and its resource references.
   absl::Status Delete(const std::string& ns, const std::string& id);

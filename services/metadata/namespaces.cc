@@ -21,7 +21,9 @@ std::string FirstKind(absl::string_view key, absl::string_view prefix) {
 
 absl::Status EnsureNamespace(Txn& txn, absl::string_view ns) {
   std::string key = NamespaceKey(ns);
-  ASSIGN_OR_RETURN(std::optional<std::string> existing, txn.Get(key));
+  // Shared: creates in one namespace must not queue behind each other's commit and fsync;
+  // Delete reads the key exclusively, so it still excludes them.
+  ASSIGN_OR_RETURN(std::optional<std::string> existing, txn.GetShared(key));
   if (existing) return absl::OkStatus();
   Namespace record;
   record.set_name(std::string(ns));

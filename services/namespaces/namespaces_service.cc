@@ -14,6 +14,13 @@ namespace {
 
 namespace api = containerd::services::namespaces::v1;
 
+// Namespace events go out in the caller's namespace, as containerd publishes them; a caller
+// without one (our own clients may omit it) publishes in the namespace being changed.
+std::string EventNamespace(const grpc::ServerContextBase& context, const std::string& name) {
+  absl::StatusOr<std::string> ns = RequireNamespace(context);
+  return ns.ok() ? *ns : name;
+}
+
 class NamespacesService final : public api::Namespaces::Service, public GrpcService {
  public:
   NamespacesService(metadata::NamespaceStore& store, events::Exchange& exchange)
@@ -37,7 +44,7 @@ class NamespacesService final : public api::Namespaces::Service, public GrpcServ
     }());
   }
 
-  grpc::Status Create(grpc::ServerContext*, const api::CreateNamespaceRequest* request,
+  grpc::Status Create(grpc::ServerContext* context, const api::CreateNamespaceRequest* request,
                       api::CreateNamespaceResponse* response) override {
     return ToGrpc([&]() -> absl::Status {
       RETURN_IF_ERROR(store_.Create(request->namespace_()));
@@ -45,12 +52,12 @@ class NamespacesService final : public api::Namespaces::Service, public GrpcServ
       containerd::events::NamespaceCreate event;
       event.set_name(response->namespace_().name());
       *event.mutable_labels() = response->namespace_().labels();
-      exchange_.Notify(event.name(), "/namespaces/create", event);
+      exchange_.Notify(EventNamespace(*context, event.name()), "/namespaces/create", event);
       return absl::OkStatus();
     }());
   }
 
-  grpc::Status Update(grpc::ServerContext*, const api::UpdateNamespaceRequest* request,
+  grpc::Status Update(grpc::ServerContext* context, const api::UpdateNamespaceRequest* request,
                       api::UpdateNamespaceResponse* response) override {
     return ToGrpc([&]() -> absl::Status {
       std::vector<std::string> paths(request->update_mask().paths().begin(),
@@ -60,18 +67,18 @@ class NamespacesService final : public api::Namespaces::Service, public GrpcServ
       containerd::events::NamespaceUpdate event;
       event.set_name(response->namespace_().name());
       *event.mutable_labels() = response->namespace_().labels();
-      exchange_.Notify(event.name(), "/namespaces/update", event);
+      exchange_.Notify(EventNamespace(*context, event.name()), "/namespaces/update", event);
       return absl::OkStatus();
     }());
   }
 
-  grpc::Status Delete(grpc::ServerContext*, const api::DeleteNamespaceRequest* request,
+  grpc::Status Delete(grpc::ServerContext* context, const api::DeleteNamespaceRequest* request,
                       google::protobuf::Empty*) override {
     return ToGrpc([&]() -> absl::Status {
       RETURN_IF_ERROR(store_.Delete(request->name()));
       containerd::events::NamespaceDelete event;
       event.set_name(request->name());
-      exchange_.Notify(request->name(), "/namespaces/delete", event);
+      exchange_.Notify(EventNamespace(*context, request->name()), "/namespaces/delete", event);
       return absl::OkStatus();
     }());
   }

@@ -94,7 +94,9 @@ class OverlayTest : public ::testing::Test {
       std::string upper = mounts->front().type == "bind" ? mounts->front().source
                                                          : Option(mounts->front(), "upperdir=");
       ASSERT_FALSE(upper.empty());
-      if (i == 0) ASSERT_TRUE(WriteTestFile(upper + "/bottom", "way at the bottom"));
+      if (i == 0) {
+        ASSERT_TRUE(WriteTestFile(upper + "/bottom", "way at the bottom"));
+      }
       ASSERT_TRUE(WriteTestFile(absl::StrCat(upper, "/file-", i), absl::StrCat(i)));
       std::string name = absl::StrCat("layer-", i);
       ASSERT_TRUE(sn_->Commit(name, key, {}).ok());

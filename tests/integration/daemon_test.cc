@@ -1,0 +1,125 @@
+// berthd as a process: its printed default config starts it, socket permissions, daemons side
+// by side, clean stops on SIGTERM/SIGINT (also with a subscriber connected), and a bad config.
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "containerd/services/events/v1/events.grpc.pb.h"
+#include "containerd/services/introspection/v1/introspection.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/integration_util.h"
+#include "tests/testutil/process.h"
+
+namespace berth::testutil {
+namespace {
+
+using ::testing::HasSubstr;
+namespace events_api = containerd::services::events::v1;
+namespace introspection_api = containerd::services::introspection::v1;
+
+std::string Uuid(TestDaemon& daemon) {
+  auto stub = introspection_api::Introspection::NewStub(daemon.NewChannel());
+  grpc::ClientContext context;
+  introspection_api::ServerResponse response;
+  EXPECT_TRUE(stub->Server(&context, {}, &response).ok());
+  return response.uuid();
+}
+
+TEST(BerthdProcessTest, PrintedDefaultConfigStartsTheDaemon) {
+  absl::StatusOr<CommandResult> printed = RunCommand({TestDaemon::BinaryPath(), "config", "default"});
+  ASSERT_TRUE(printed.ok()) << printed.status();
+  ASSERT_TRUE(printed->ok()) << printed->Describe();
+  EXPECT_THAT(printed->out, HasSubstr("version = 2"));
+  EXPECT_THAT(printed->out, HasSubstr("io.containerd.metadata.v1.rocksdb"));
+  DaemonOptions options;
+  options.config_text = printed->out;  // --root/--state/--address still override it
+  absl::StatusOr<std::unique_ptr<TestDaemon>> daemon = TestDaemon::Start(options);
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  EXPECT_TRUE((*daemon)->Healthy());
+}
+
+TEST(BerthdProcessTest, BadConfigFailsStartWithAMessage) {
+  DaemonOptions options;
+  options.config_text = "root = 5\n";
+  options.start_timeout = std::chrono::seconds(10);
+  absl::StatusOr<std::unique_ptr<TestDaemon>> daemon = TestDaemon::Start(options);
+  ASSERT_FALSE(daemon.ok());
+  EXPECT_THAT(daemon.status().message(), HasSubstr("exited during start-up"));
+  EXPECT_THAT(daemon.status().message(), HasSubstr("root"));
+}
+
+TEST(BerthdProcessTest, SocketPermissions) {
+  absl::StatusOr<std::unique_ptr<TestDaemon>> daemon = TestDaemon::Start();
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  struct stat socket_stat, dir_stat;
+  ASSERT_EQ(stat((*daemon)->address().c_str(), &socket_stat), 0);
+  EXPECT_TRUE(S_ISSOCK(socket_stat.st_mode));
+  EXPECT_EQ(socket_stat.st_mode & 07777, 0660u);
+  ASSERT_EQ(stat((*daemon)->dir().c_str(), &dir_stat), 0);
+  EXPECT_EQ(dir_stat.st_mode & 07777, 0711u);
+  // A clean stop removes the socket.
+  ASSERT_TRUE((*daemon)->Stop().ok());
+  EXPECT_NE(stat((*daemon)->address().c_str(), &socket_stat), 0);
+}
+
+TEST(BerthdProcessTest, DaemonsSideBySideAreIndependent) {
+  absl::StatusOr<std::unique_ptr<TestDaemon>> one = TestDaemon::Start();
+  absl::StatusOr<std::unique_ptr<TestDaemon>> two = TestDaemon::Start();
+  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_NE((*one)->address(), (*two)->address());
+  EXPECT_NE(Uuid(**one), Uuid(**two));
+  auto stub_one = containers_api::Containers::NewStub((*one)->NewChannel());
+  auto stub_two = containers_api::Containers::NewStub((*two)->NewChannel());
+  ASSERT_TRUE(CreateContainer(*stub_one, "default", TestContainer("only-in-one")).ok());
+  std::vector<std::string> ids;
+  ASSERT_TRUE(ListContainerIds(*stub_two, "default", ids).ok());
+  EXPECT_TRUE(ids.empty());
+  ASSERT_TRUE(ListContainerIds(*stub_one, "default", ids).ok());
+  EXPECT_EQ(ids, std::vector<std::string>{"only-in-one"});
+}
+
+TEST(BerthdProcessTest, SigintStopsCleanly) {
+  absl::StatusOr<std::unique_ptr<TestDaemon>> daemon = TestDaemon::Start();
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  absl::StatusOr<int> status = (*daemon)->Kill(SIGINT);
+  ASSERT_TRUE(status.ok());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << DescribeWaitStatus(*status);
+  EXPECT_THAT((*daemon)->ReadLog(), HasSubstr("stopped"));
+}
+
+TEST(BerthdProcessTest, SigtermWithSubscriberConnectedStopsPromptly) {
+  absl::StatusOr<std::unique_ptr<TestDaemon>> daemon = TestDaemon::Start();
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  auto events = events_api::Events::NewStub((*daemon)->NewChannel());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  std::unique_ptr<grpc::ClientReader<events_api::Envelope>> reader =
+      events->Subscribe(&context, events_api::SubscribeRequest());
+  reader->WaitForInitialMetadata();  // the subscription is in place
+
+  std::thread drain([&] {
+    events_api::Envelope envelope;
+    while (reader->Read(&envelope)) {
+    }
+  });
+  auto start = std::chrono::steady_clock::now();
+  absl::Status stop = (*daemon)->Stop();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  drain.join();
+  grpc::Status finished = reader->Finish();
+  ASSERT_TRUE(stop.ok()) << stop;
+  // An open Events.Subscribe stream must not hold the shutdown for the whole grace period.
+  EXPECT_LT(seconds, 5.0) << "SIGTERM took " << seconds << " s with a subscriber connected";
+  EXPECT_FALSE(finished.ok());
+}
+
+}  // namespace
+}  // namespace berth::testutil
