@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   berth::ctl::AddVersionCommand(app, action);
   berth::ctl::AddPluginsCommand(app, action);
   berth::ctl::AddNamespaceCommands(app, action);
+  berth::ctl::AddImageCommands(app, action);
   CLI11_PARSE(app, argc, argv);
 
   if (!action) return 0;

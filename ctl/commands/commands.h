@@ -17,5 +17,6 @@ using Action = std::function<absl::Status(Client&)>;
 void AddVersionCommand(CLI::App& app, Action& action);
 void AddPluginsCommand(CLI::App& app, Action& action);
 void AddNamespaceCommands(CLI::App& app, Action& action);
+void AddImageCommands(CLI::App& app, Action& action);
 
 }  // namespace berth::ctl

@@ -6,6 +6,7 @@
 #include "services/common/grpc_service.h"
 #include "services/common/grpc_status.h"
 #include "services/common/list_filter.h"
+#include "services/gc/scheduler.h"
 #include "services/metadata/metadata.h"
 
 namespace berth::services {
@@ -15,7 +16,7 @@ namespace api = containerd::services::leases::v1;
 
 class LeasesService final : public api::Leases::Service, public GrpcService {
  public:
-  explicit LeasesService(metadata::LeaseStore& store) : store_(store) {}
+  LeasesService(metadata::LeaseStore& store, gc::Scheduler* gc) : store_(store), gc_(gc) {}
   grpc::Service* service() override { return this; }
 
   grpc::Status Create(grpc::ServerContext* context, const api::CreateRequest* request,
@@ -23,7 +24,7 @@ class LeasesService final : public api::Leases::Service, public GrpcService {
     return ToGrpc([&]() -> absl::Status {
       ASSIGN_OR_RETURN(std::string ns, RequireNamespace(*context));
       metadata::Lease lease;
-      lease.set_id(request->id());
+      lease.set_id(request->id().empty() ? metadata::GenerateLeaseId() : request->id());
       *lease.mutable_labels() = request->labels();
       ASSIGN_OR_RETURN(*response->mutable_lease(), store_.Create(ns, std::move(lease)));
       return absl::OkStatus();
@@ -34,7 +35,10 @@ class LeasesService final : public api::Leases::Service, public GrpcService {
                       google::protobuf::Empty*) override {
     return ToGrpc([&]() -> absl::Status {
       ASSIGN_OR_RETURN(std::string ns, RequireNamespace(*context));
-      return store_.Delete(ns, request->id());
+      RETURN_IF_ERROR(store_.Delete(ns, request->id()));
+      if (gc_ != nullptr) gc_->Mutated(/*deletion=*/true);
+      if (request->sync() && gc_ != nullptr) return gc_->ScheduleAndWait();
+      return absl::OkStatus();
     }());
   }
 
@@ -83,6 +87,7 @@ class LeasesService final : public api::Leases::Service, public GrpcService {
 
  private:
   metadata::LeaseStore& store_;
+  gc::Scheduler* gc_;  // null without a gc plugin
 };
 
 }  // namespace
@@ -91,10 +96,12 @@ void RegisterLeasesService(plugins::Registry& registry) {
   (void)registry.Register(plugins::Registration{
       .type = plugins::kGrpcPlugin,
       .id = "leases",
-      .requires_types = {plugins::kMetadataPlugin},
+      .requires_types = {plugins::kMetadataPlugin, plugins::kGcPlugin},
       .init = [](plugins::InitContext& context) -> absl::StatusOr<plugins::Instance> {
         ASSIGN_OR_RETURN(auto* db, context.Get<metadata::Metadata>(plugins::kMetadataPlugin));
-        return plugins::Instance::Of<GrpcService>(std::make_unique<LeasesService>(db->leases()));
+        absl::StatusOr<gc::GcPlugin*> gc = context.Get<gc::GcPlugin>(plugins::kGcPlugin);
+        return plugins::Instance::Of<GrpcService>(std::make_unique<LeasesService>(
+            db->leases(), gc.ok() ? (*gc)->scheduler.get() : nullptr));
       }});
 }
 

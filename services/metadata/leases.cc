@@ -57,7 +57,8 @@ absl::Status WithLease(Db& db, absl::string_view ns, absl::string_view id,
   });
 }
 
-// containerd's generated lease id: "<unix nanoseconds>-<3 random bytes, URL-safe base64>".
+}  // namespace
+
 std::string GenerateLeaseId() {
   static thread_local std::mt19937_64 random{std::random_device{}()};
   uint64_t bits = random();
@@ -66,8 +67,6 @@ std::string GenerateLeaseId() {
   return absl::StrCat(now.seconds() * 1000000000LL + now.nanos(), "-",
                       absl::WebSafeBase64Escape(bytes));
 }
-
-}  // namespace
 
 absl::Status ValidateLeaseResource(const LeaseResource& resource) {
   if (resource.id().empty() || resource.id().find('\0') != std::string::npos) {
@@ -89,7 +88,6 @@ absl::Status ValidateLeaseResource(const LeaseResource& resource) {
 }
 
 absl::StatusOr<Lease> LeaseStore::Create(const std::string& ns, Lease lease) {
-  if (lease.id().empty()) lease.set_id(GenerateLeaseId());  // `ctr leases create` sends none
   RETURN_IF_ERROR(Annotate(ValidateIdentifier(lease.id()), "invalid lease id"));
   RETURN_IF_ERROR(ValidateLabels(lease.labels()));
   DropEmptyValues(*lease.mutable_labels());

@@ -24,7 +24,7 @@ class LeaseStore {
  public:
   explicit LeaseStore(Db& db) : db_(db) {}
 
-  // An empty id gets a generated one. InvalidArgument for a bad id or labels; AlreadyExists.
+  // InvalidArgument for a bad id (empty included) or labels; AlreadyExists.
   absl::StatusOr<Lease> Create(const std::string& ns, Lease lease);
   // NotFound if absent. Removes the lease and its resource references.
   absl::Status Delete(const std::string& ns, const std::string& id);
@@ -47,5 +47,9 @@ class LeaseStore {
 };
 
 absl::Status ValidateLeaseResource(const LeaseResource& resource);
+
+// containerd's generated lease id, "<unix nanoseconds>-<3 random bytes, URL-safe base64>", for
+// a Create without an id (`ctr leases create` sends none).
+std::string GenerateLeaseId();
 
 }  // namespace berth::metadata

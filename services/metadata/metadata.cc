@@ -10,7 +10,7 @@ void RegisterMetadataPlugin(plugins::Registry& registry) {
   (void)registry.Register(plugins::Registration{
       .type = plugins::kMetadataPlugin,
       .id = "rocksdb",
-      .requires_types = {},
+      .requires_types = {plugins::kContentPlugin},
       .default_config = "sync_writes = true\n",
       .init = [](plugins::InitContext& context) -> absl::StatusOr<plugins::Instance> {
         RETURN_IF_ERROR(MkdirAll(context.root(), 0711));
@@ -19,7 +19,10 @@ void RegisterMetadataPlugin(plugins::Registry& registry) {
         std::string path = context.root() + "/meta.db";
         ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Db::Open(path, options));
         context.meta().exports["path"] = path;
-        return plugins::Instance::Of(std::make_unique<Metadata>(std::move(db)));
+        absl::StatusOr<content::ContentStore*> backend =
+            context.Get<content::ContentStore>(plugins::kContentPlugin);
+        return plugins::Instance::Of(std::make_unique<Metadata>(
+            std::move(db), backend.ok() ? *backend : nullptr));
       }});
 }
 

@@ -61,6 +61,7 @@ int RunDaemon(const Flags& flags, bool config_given) {
                   << config->root << " state=" << config->state;
   auto registry = std::make_unique<berth::plugins::Registry>();
   berth::server::RegisterBuiltins(*registry);
+  berth::server::RegisterProxyPlugins(*registry, *config);
   absl::StatusOr<std::unique_ptr<berth::server::Server>> server =
       berth::server::Server::Start(*config, std::move(registry));
   if (!server.ok()) {

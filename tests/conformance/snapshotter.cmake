@@ -6,5 +6,8 @@ berth_test(NAME snapshotter_conformance_test
           ${CMAKE_CURRENT_LIST_DIR}/snapshotter_conformance_fs.cc
           ${CMAKE_CURRENT_LIST_DIR}/snapshotter_conformance_overlay.cc
           ${CMAKE_CURRENT_LIST_DIR}/snapshotter_conformance_native.cc
-  DEPS berth::snapshotter berth::snapshotter_overlay berth::snapshotter_native
+          ${CMAKE_CURRENT_LIST_DIR}/snapshotter_conformance_metadata.cc
+          ${CMAKE_CURRENT_LIST_DIR}/snapshotter_conformance_proxy.cc
+  DEPS berth::snapshotter berth::snapshotter_overlay berth::snapshotter_native berth::metadata
+       berth::snapshotter_grpc
   LABELS privileged)

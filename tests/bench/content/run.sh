@@ -1,0 +1,126 @@
+#!/bin/bash
+# run.sh [BUILD_DIR] - ingest of one large blob through Content.Write, side by side in one run:
+#   berthd      `ctr content ingest` against berthd (temp root/socket)
+#   containerd  `ctr content ingest` against containerd 1.6 (temp root/socket)
+#   sha256      `openssl dgst -sha256` on the same file (the floor: hashing is the bound)
+# Prints MB/s for each and the ratios berthd/containerd (goal >= 1.5) and berthd/sha256
+# (goal >= 0.70). Each ingest is timed RUNS times (best kept); the blob is removed between runs.
+#
+# Environment: SIZE_MB [1024]  RUNS [3]  BENCH_TMPDIR [/var/tmp]  KEEP_TMP=1
+# Builds nothing: BUILD_DIR (or $BERTH_BUILD_DIR) must hold services/berthd.
+set -euo pipefail
+
+BUILD=${1:-${BERTH_BUILD_DIR:-}}
+if [ -z "$BUILD" ]; then echo "usage: $0 BUILD_DIR" >&2; exit 2; fi
+BUILD=$(cd "$BUILD" && pwd)
+BERTHD=$BUILD/services/berthd
+CONTAINERD=${CONTAINERD:-/usr/bin/containerd}
+CTR=${CTR:-/usr/bin/ctr}
+SIZE_MB=${SIZE_MB:-1024}
+RUNS=${RUNS:-3}
+for f in "$BERTHD" "$CONTAINERD" "$CTR"; do
+    [ -x "$f" ] || { echo "run.sh: missing $f" >&2; exit 2; }
+done
+
+TMP=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/berth-ctbench.XXXXXX")
+BERTHD_PID='' CONTAINERD_PID=''
+B_SOCK=$TMP/berthd/berthd.sock
+C_SOCK=$TMP/containerd/containerd.sock
+stop_pid() {
+    local pid=$1
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    stop_pid "$BERTHD_PID"; stop_pid "$CONTAINERD_PID"
+    wait 2>/dev/null || true
+    if [ "${KEEP_TMP:-0}" = 1 ]; then echo "run.sh: kept $TMP"; else rm -rf "$TMP"; fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$TMP/berthd" "$TMP/containerd"
+: >"$TMP/berthd/config.toml"
+cat >"$TMP/containerd/config.toml" <<EOC
+version = 2
+root = "$TMP/containerd/root"
+state = "$TMP/containerd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$C_SOCK"
+[ttrpc]
+  address = "$C_SOCK.ttrpc"
+[debug]
+  level = "warn"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$TMP/containerd/opt"
+EOC
+"$BERTHD" --config "$TMP/berthd/config.toml" --root "$TMP/berthd/root" \
+    --state "$TMP/berthd/state" --address "$B_SOCK" --log-level warn >"$TMP/berthd/log" 2>&1 &
+BERTHD_PID=$!
+"$CONTAINERD" --config "$TMP/containerd/config.toml" >"$TMP/containerd/log" 2>&1 &
+CONTAINERD_PID=$!
+wait_up() {
+    for _ in $(seq 300); do
+        "$CTR" -a "$3" version >/dev/null 2>&1 && return 0
+        kill -0 "$2" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "run.sh: $1 did not come up" >&2; cat "$TMP/$1/log" >&2; exit 1
+}
+wait_up berthd "$BERTHD_PID" "$B_SOCK"
+wait_up containerd "$CONTAINERD_PID" "$C_SOCK"
+
+BLOB=$TMP/blob
+echo "writing a ${SIZE_MB} MiB random blob ..."
+head -c $((SIZE_MB << 20)) /dev/urandom >"$BLOB"
+DIGEST=sha256:$(sha256sum "$BLOB" | cut -d' ' -f1)
+BYTES=$(stat -c %s "$BLOB")
+cat "$BLOB" >/dev/null  # page cache warm for every contender
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)  cpus: $(nproc)"
+
+now() { date +%s.%N; }
+best=''
+AFTER=true
+time_best() {  # time_best CMD...: best wall time of RUNS runs ($AFTER runs untimed after each)
+    local b='' s e d
+    for _ in $(seq "$RUNS"); do
+        s=$(now); "$@"; e=$(now)
+        $AFTER "$@"
+        d=$(awk -v s="$s" -v e="$e" 'BEGIN{print e-s}')
+        b=$(awk -v b="$b" -v d="$d" 'BEGIN{print (b==""||d<b)?d:b}')
+    done
+    best=$b
+}
+ingest() {  # ingest SOCKET ROOT: one `ctr content ingest`
+    "$CTR" -a "$1" -n bench content ingest --expected-size "$BYTES" --expected-digest "$DIGEST" \
+        "bench-$RANDOM$RANDOM" <"$BLOB"
+}
+remove() {  # remove ingest SOCKET ROOT: delete the blob and wait until it is collected
+    "$CTR" -a "$2" -n bench content rm "$DIGEST" >/dev/null
+    # Deletion triggers GC; wait for the bytes to leave the disk, or the next run would only
+    # link the existing blob (both daemons share blobs across namespaces).
+    local path=$3/io.containerd.content.v1.content/blobs/sha256/${DIGEST#sha256:}
+    for _ in $(seq 200); do [ -e "$path" ] || return 0; sleep 0.05; done
+    echo "run.sh: $path was not collected" >&2; exit 1
+}
+sha() { openssl dgst -sha256 "$BLOB" >/dev/null; }
+
+AFTER=remove
+time_best ingest "$B_SOCK" "$TMP/berthd/root"; T_B=$best
+time_best ingest "$C_SOCK" "$TMP/containerd/root"; T_C=$best
+AFTER=true
+time_best sha; T_S=$best
+mbs() { awk -v b="$BYTES" -v t="$1" 'BEGIN{printf "%.0f", b/1048576/t}'; }
+printf '%-12s %10s %10s\n' contender seconds MiB/s
+printf '%-12s %10.2f %10s\n' berthd "$T_B" "$(mbs "$T_B")"
+printf '%-12s %10.2f %10s\n' containerd "$T_C" "$(mbs "$T_C")"
+printf '%-12s %10.2f %10s\n' sha256 "$T_S" "$(mbs "$T_S")"
+awk -v b="$T_B" -v c="$T_C" -v s="$T_S" 'BEGIN{
+  printf "berthd/containerd throughput: %.2fx (goal >= 1.5x)\n", c/b;
+  printf "berthd/sha256 floor:          %.0f%% (goal >= 70%%)\n", 100*s/b }'
