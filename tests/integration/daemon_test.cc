@@ -117,7 +117,8 @@ TEST(BerthdProcessTest, SigtermWithSubscriberConnectedStopsPromptly) {
   grpc::Status finished = reader->Finish();
   ASSERT_TRUE(stop.ok()) << stop;
   // An open Events.Subscribe stream must not hold the shutdown for the whole grace period.
-  EXPECT_LT(seconds, 8.0)  // well under the 10 s grace, with room for a loaded machine << "SIGTERM took " << seconds << " s with a subscriber connected";
+  // Well under the 10 s grace, with room for a loaded machine.
+  EXPECT_LT(seconds, 8.0) << "SIGTERM took " << seconds << " s with a subscriber connected";
   EXPECT_FALSE(finished.ok());
 }
 
