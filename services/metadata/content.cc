@@ -38,13 +38,8 @@ std::string IngestKey(absl::string_view ns, absl::string_view ref) {
   return ObjectKey(ns, kIngestsKind, ref);
 }
 
-std::string LeaseResourceKey(absl::string_view ns, absl::string_view lease,
-                             absl::string_view type, absl::string_view id) {
-  return Key("v1", ns, kLeaseResourcesKind, lease, type, id);
-}
-
 absl::Status CheckLeaseInTxn(Txn& txn, absl::string_view ns, absl::string_view id) {
-  ASSIGN_OR_RETURN(std::optional<std::string> lease, txn.Get(ObjectKey(ns, kLeasesKind, id)));
+  ASSIGN_OR_RETURN(std::optional<std::string> lease, txn.Get(LeaseKey(ns, id)));
   if (!lease) return NotFound("lease does not exist");
   return absl::OkStatus();
 }

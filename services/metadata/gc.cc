@@ -244,17 +244,17 @@ absl::Status Collector::SweepLeases(const std::string& ns, const Marked& marked,
   for (const std::string& id : marked.expired_leases) {
     RETURN_IF_ERROR(db_.Update([&](Txn& txn) -> absl::Status {
       Lease lease;
-      ASSIGN_OR_RETURN(bool found, ReadRecord(txn, ObjectKey(ns, kLeasesKind, id), lease));
+      ASSIGN_OR_RETURN(bool found, ReadRecord(txn, LeaseKey(ns, id), lease));
       if (!found || !LeaseExpired(lease.labels(), absl::Now())) return absl::OkStatus();
       std::vector<std::string> keys;
-      RETURN_IF_ERROR(txn.Scan(Key("v1", ns, kLeaseResourcesKind, id, ""),
+      RETURN_IF_ERROR(txn.Scan(LeaseResourcesPrefix(ns, id),
                                [&](absl::string_view key, absl::string_view) {
                                  keys.emplace_back(key);
                                  return true;
                                }));
       for (const std::string& key : keys) RETURN_IF_ERROR(txn.Delete(key));
       ++stats.leases;
-      return txn.Delete(ObjectKey(ns, kLeasesKind, id));
+      return txn.Delete(LeaseKey(ns, id));
     }));
   }
   return absl::OkStatus();

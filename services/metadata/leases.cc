@@ -17,16 +17,8 @@
 namespace berth::metadata {
 namespace {
 
-std::string LeaseKey(absl::string_view ns, absl::string_view id) {
-  return ObjectKey(ns, kLeasesKind, id);
-}
-
-std::string ResourcesPrefix(absl::string_view ns, absl::string_view id) {
-  return Key("v1", ns, kLeaseResourcesKind, id, "");
-}
-
 std::string ResourceKey(absl::string_view ns, absl::string_view id, const LeaseResource& r) {
-  return Key("v1", ns, kLeaseResourcesKind, id, r.type(), r.id());
+  return LeaseResourceKey(ns, id, r.type(), r.id());
 }
 
 absl::Status LeaseNotFound(absl::string_view id) {
@@ -106,7 +98,7 @@ absl::Status LeaseStore::Delete(const std::string& ns, const std::string& id) {
   RETURN_IF_ERROR(Annotate(ValidateIdentifier(id), "invalid lease id"));
   return WithLease(db_, ns, id, [&](Txn& txn) -> absl::Status {
     std::vector<std::string> keys;
-    RETURN_IF_ERROR(txn.Scan(ResourcesPrefix(ns, id), [&](absl::string_view key, absl::string_view) {
+    RETURN_IF_ERROR(txn.Scan(LeaseResourcesPrefix(ns, id), [&](absl::string_view key, absl::string_view) {
       keys.emplace_back(key);
       return true;
     }));
@@ -156,7 +148,7 @@ absl::StatusOr<std::vector<LeaseResource>> LeaseStore::ListResources(const std::
   RETURN_IF_ERROR(db_.View([&](Txn& txn) -> absl::Status {
     ASSIGN_OR_RETURN(std::optional<std::string> existing, txn.Get(LeaseKey(ns, id)));
     if (!existing) return LeaseNotFound(id);
-    std::string prefix = ResourcesPrefix(ns, id);
+    std::string prefix = LeaseResourcesPrefix(ns, id);
     return txn.Scan(prefix, [&](absl::string_view key, absl::string_view) {
       absl::string_view rest = key.substr(prefix.size());
       size_t separator = rest.find('\0');

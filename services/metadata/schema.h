@@ -65,4 +65,17 @@ inline std::string KindPrefix(absl::string_view ns, absl::string_view kind) {
   return Key("v1", ns, kind, "");
 }
 
+// Lease records and their resource references; every store that attaches resources to a lease
+// (content, ingests, snapshots) builds its keys here.
+inline std::string LeaseKey(absl::string_view ns, absl::string_view id) {
+  return ObjectKey(ns, kLeasesKind, id);
+}
+inline std::string LeaseResourcesPrefix(absl::string_view ns, absl::string_view lease) {
+  return Key("v1", ns, kLeaseResourcesKind, lease, "");
+}
+inline std::string LeaseResourceKey(absl::string_view ns, absl::string_view lease,
+                                    absl::string_view type, absl::string_view id) {
+  return Key("v1", ns, kLeaseResourcesKind, lease, type, id);
+}
+
 }  // namespace berth::metadata

@@ -31,14 +31,6 @@ std::string ChildKey(absl::string_view ns, absl::string_view sn, absl::string_vi
 std::string ChildrenPrefix(absl::string_view ns, absl::string_view sn, absl::string_view parent) {
   return Key("v1", ns, kSnapshotChildrenKind, sn, parent, "");
 }
-// Lease keys as services/metadata/leases.cc lays them out (schema.h).
-std::string LeaseKey(absl::string_view ns, absl::string_view id) {
-  return ObjectKey(ns, kLeasesKind, id);
-}
-std::string LeaseResourceKey(absl::string_view ns, absl::string_view id, absl::string_view sn,
-                             absl::string_view key) {
-  return Key("v1", ns, kLeaseResourcesKind, id, absl::StrCat("snapshots/", sn), key);
-}
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
   google::protobuf::Timestamp ts;
@@ -273,7 +265,10 @@ absl::StatusOr<std::vector<snapshotter::Mount>> SnapshotStore::Create(
     RETURN_IF_ERROR(EnsureNamespace(txn, ns));
     RETURN_IF_ERROR(WriteRecord(txn, record_key, r));
     if (!parent.empty()) RETURN_IF_ERROR(txn.Put(ChildKey(ns, name_, parent, key), ""));
-    if (lease) RETURN_IF_ERROR(txn.Put(LeaseResourceKey(ns, *lease, name_, key), ""));
+    if (lease) {
+      RETURN_IF_ERROR(
+          txn.Put(LeaseResourceKey(ns, *lease, absl::StrCat("snapshots/", name_), key), ""));
+    }
     return absl::OkStatus();
   }));
   std::move(undo).Cancel();
@@ -320,7 +315,10 @@ absl::Status SnapshotStore::Commit(const std::string& ns, absl::string_view name
       RETURN_IF_ERROR(txn.Delete(ChildKey(ns, name_, r.parent(), key)));
       RETURN_IF_ERROR(txn.Put(ChildKey(ns, name_, r.parent(), name), ""));
     }
-    if (lease) RETURN_IF_ERROR(txn.Put(LeaseResourceKey(ns, *lease, name_, name), ""));
+    if (lease) {
+      RETURN_IF_ERROR(
+          txn.Put(LeaseResourceKey(ns, *lease, absl::StrCat("snapshots/", name_), name), ""));
+    }
     return absl::OkStatus();
   });
   if (!status.ok()) {
