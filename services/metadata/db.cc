@@ -11,7 +11,7 @@
 namespace berth::metadata {
 namespace {
 
-constexpr int kMaxConflictRetries = 8;
+constexpr int kMaxConflictRetries = 64;
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
@@ -136,19 +136,27 @@ absl::Status Db::View(absl::FunctionRef<absl::Status(Txn&)> fn) const {
 }
 
 absl::Status Db::Update(absl::FunctionRef<absl::Status(Txn&)> fn) {
+  absl::Status status = TryUpdate(fn);
+  if (!IsConflict(status)) return status;
+  // Lost a conflict: retry serialized with the other losers. A retrier now only contends with
+  // first attempts, which themselves fall back here, so it wins within a few rounds.
+  std::lock_guard<std::mutex> lock(retry_mu_);
+  for (int attempt = 0; attempt < kMaxConflictRetries && IsConflict(status); ++attempt) {
+    status = TryUpdate(fn);
+  }
+  return status;
+}
+
+absl::Status Db::TryUpdate(absl::FunctionRef<absl::Status(Txn&)> fn) {
   rocksdb::WriteOptions write;
   write.sync = options_.sync_writes;
-  absl::Status status;
   rocksdb::TransactionOptions txn_options;
   txn_options.deadlock_detect = true;  // two shared holders upgrading fail fast and retry
-  for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
-    std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write, txn_options));
-    Txn handle(db_.get(), txn.get(), nullptr);
-    status = fn(handle);
-    if (status.ok()) status = FromRocksDb(txn->Commit(), "metadata commit");
-    if (!status.ok()) (void)txn->Rollback();
-    if (!IsConflict(status)) return status;
-  }
+  std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write, txn_options));
+  Txn handle(db_.get(), txn.get(), nullptr);
+  absl::Status status = fn(handle);
+  if (status.ok()) status = FromRocksDb(txn->Commit(), "metadata commit");
+  if (!status.ok()) (void)txn->Rollback();
   return status;
 }
 

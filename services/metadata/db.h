@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -74,10 +75,15 @@ class Db {
   Db(std::string path, std::unique_ptr<rocksdb::TransactionDB> db, DbOptions options)
       : path_(std::move(path)), db_(std::move(db)), options_(options) {}
   absl::Status CheckSchema();
+  // One transaction attempt: runs fn and commits; Aborted on a conflict.
+  absl::Status TryUpdate(absl::FunctionRef<absl::Status(Txn&)> fn);
 
   std::string path_;
   std::unique_ptr<rocksdb::TransactionDB> db_;
   DbOptions options_;
+  // Writers that lost a conflict retry one at a time, so contention on a hot key (a
+  // namespace record every create touches) cannot livelock under load.
+  std::mutex retry_mu_;
 };
 
 }  // namespace berth::metadata
