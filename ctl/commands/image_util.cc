@@ -1,28 +1,18 @@
 #include "ctl/commands/image_util.h"
 
-#include <sys/utsname.h>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "containerd/services/content/v1/content.grpc.pb.h"
+#include "plugins/base/platform.h"
 
 namespace berth::ctl {
 namespace {
 
 namespace content_api = containerd::services::content::v1;
 using nlohmann::json;
-
-std::string HostArchitecture() {
-  struct utsname u;
-  if (uname(&u) != 0) return "amd64";
-  std::string machine = u.machine;
-  if (machine == "x86_64") return "amd64";
-  if (machine == "aarch64") return "arm64";
-  return machine;
-}
 
 bool IsIndex(const std::string& media_type) {
   return media_type == "application/vnd.oci.image.index.v1+json" ||
@@ -48,7 +38,8 @@ absl::StatusOr<std::pair<json, int64_t>> Resolve(Client& client, const std::stri
   for (const json& child : parsed["manifests"]) {
     json platform = child.contains("platform") ? child["platform"] : json::object();
     if (!Str(platform, "os").empty() &&
-        (Str(platform, "os") != "linux" || Str(platform, "architecture") != HostArchitecture())) {
+        (Str(platform, "os") != "linux" ||
+         Str(platform, "architecture") != berth::HostArchitecture())) {
       continue;
     }
     auto inner = Resolve(client, Str(child, "mediaType"), Str(child, "digest"), depth + 1);

@@ -7,7 +7,6 @@
 // Dangling images (`image prune`) are those whose name is a digest-only reference
 // ("repo@sha256:..."), which is how an image loses its tag in containerd terms.
 
-#include <sys/utsname.h>
 
 #include <cstdio>
 #include <fstream>
@@ -23,6 +22,7 @@
 #include "ctl/commands/commands.h"
 #include "ctl/commands/image_util.h"
 #include "ctl/output.h"
+#include "plugins/base/status_macros.h"
 
 namespace berth::ctl {
 namespace {
@@ -148,7 +148,14 @@ absl::Status PruneCommand(Client& client) {
   return RemoveImages(client, dangling, /*normalize=*/false);
 }
 
-absl::Status LoadCommand(Client& client, const std::string& input) {
+struct LoadOptions {
+  std::string input;
+  bool no_unpack = false;
+  std::string snapshotter;
+};
+
+absl::Status LoadCommand(Client& client, const LoadOptions& options) {
+  const std::string& input = options.input;
   std::ifstream file;
   std::istream* in = &std::cin;
   if (!input.empty() && input != "-") {
@@ -162,6 +169,8 @@ absl::Status LoadCommand(Client& client, const std::string& input) {
   auto stub = archive_api::Archive::NewStub(client.channel());
   auto stream = stub->Import(&context, &response);
   archive_api::ImportRequest request;
+  request.set_unpack(!options.no_unpack);
+  request.set_snapshotter(options.snapshotter);
   std::string buffer(1 << 20, '\0');
   while (*in) {
     in->read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
@@ -169,6 +178,7 @@ absl::Status LoadCommand(Client& client, const std::string& input) {
     if (n <= 0) break;
     request.set_data(buffer.data(), static_cast<size_t>(n));
     if (!stream->Write(request)) break;  // the server failed; Finish has the reason
+    request.Clear();  // unpack and snapshotter are read from the first message only
   }
   stream->WritesDone();
   absl::Status status = Call(client, stream->Finish());
@@ -179,6 +189,24 @@ absl::Status LoadCommand(Client& client, const std::string& input) {
     out.push_back(ImageJson(image, -1));
   }
   if (client.options().format == "json") std::cout << out.dump(2) << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status UnpackCommand(Client& client, const std::vector<std::string>& names,
+                           const std::string& snapshotter) {
+  auto stub = archive_api::Archive::NewStub(client.channel());
+  for (const std::string& name : names) {
+    archive_api::UnpackRequest request;
+    request.set_name(NormalizeReference(name));
+    request.set_snapshotter(snapshotter);
+    archive_api::UnpackResponse response;
+    grpc::ClientContext context;
+    context.AddMetadata("containerd-namespace", client.options().ns);
+    RETURN_IF_ERROR(Call(client, stub->Unpack(&context, request, &response)));
+    std::cout << request.name() << ": " << response.chain_id() << " ("
+              << response.layers_applied() << " layers applied, " << response.layers_reused()
+              << " reused)\n";
+  }
   return absl::OkStatus();
 }
 
@@ -247,11 +275,23 @@ void AddImageCommands(CLI::App& app, Action& action) {
     action = PruneCommand;
   });
 
-  auto input = std::make_shared<std::string>();
+  auto load_options = std::make_shared<LoadOptions>();
   CLI::App* load = image->add_subcommand("load", "Load images from a tar (docker or OCI)");
-  load->add_option("-i,--input", *input, "archive file (default: stdin)");
-  load->callback([&action, input] {
-    action = [input](Client& client) { return LoadCommand(client, *input); };
+  load->add_option("-i,--input", load_options->input, "archive file (default: stdin)");
+  load->add_flag("--no-unpack", load_options->no_unpack, "only store the content");
+  load->add_option("--snapshotter", load_options->snapshotter, "snapshotter to unpack into");
+  load->callback([&action, load_options] {
+    action = [load_options](Client& client) { return LoadCommand(client, *load_options); };
+  });
+
+  auto snapshotter = std::make_shared<std::string>();
+  CLI::App* unpack = image->add_subcommand("unpack", "Unpack images into a snapshotter");
+  unpack->add_option("--snapshotter", *snapshotter, "snapshotter (default overlayfs)");
+  unpack->add_option("names", *names)->required();
+  unpack->callback([&action, names, snapshotter] {
+    action = [names, snapshotter](Client& client) {
+      return UnpackCommand(client, *names, *snapshotter);
+    };
   });
 
   auto output = std::make_shared<std::string>();

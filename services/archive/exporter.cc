@@ -1,11 +1,10 @@
 #include "services/archive/exporter.h"
 
-#include <sys/utsname.h>
-
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "plugins/base/platform.h"
 #include "plugins/base/status_macros.h"
 #include "plugins/base/status_util.h"
 #include "services/archive/oci.h"
@@ -51,16 +50,6 @@ std::string TagOf(const std::string& name) {
 
 }  // namespace
 
-std::string HostArchitecture() {
-  struct utsname u;
-  if (uname(&u) != 0) return "amd64";
-  std::string machine = u.machine;
-  if (machine == "x86_64") return "amd64";
-  if (machine == "aarch64") return "arm64";
-  if (machine.rfind("arm", 0) == 0) return "arm";
-  return machine;
-}
-
 absl::StatusOr<std::string> Exporter::ReadSmall(const std::string& digest) {
   ASSIGN_OR_RETURN(auto reader, stores_.content.OpenReader(ns_, digest));
   if (reader->Size() > (16 << 20)) return InvalidArgument("export: manifest too large");
@@ -100,7 +89,7 @@ absl::StatusOr<Descriptor> Exporter::HostManifest(const Descriptor& desc, int de
   }
   ASSIGN_OR_RETURN(std::string text, ReadSmall(desc.digest()));
   ASSIGN_OR_RETURN(json parsed, Parse(text, desc.digest()));
-  std::string arch = HostArchitecture();
+  std::string arch = berth::HostArchitecture();
   if (parsed.contains("manifests") && parsed["manifests"].is_array()) {
     for (const json& child : parsed["manifests"]) {
       const json platform = child.contains("platform") ? child["platform"] : json::object();

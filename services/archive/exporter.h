@@ -45,7 +45,4 @@ class Exporter {
   const std::string ns_;
 };
 
-// "linux/amd64" style architecture name of this host, as Go's GOARCH spells it.
-std::string HostArchitecture();
-
 }  // namespace berth::archive

@@ -339,15 +339,29 @@ absl::Status Collector::SweepContent(const std::string& ns, const Marked& marked
 absl::Status Collector::SweepSnapshots(const std::string& ns, const Marked& marked,
                                        GcStats& stats) {
   if (snapshots_ == nullptr) return absl::OkStatus();
-  // Children are listed after parents by convention; remove leaves first.
-  for (auto it = marked.all_snapshots.rbegin(); it != marked.all_snapshots.rend(); ++it) {
-    if (marked.snapshots.contains(SnapshotNode(it->first, it->second))) continue;
-    absl::Status status = snapshots_->Remove(ns, it->first, it->second);
-    if (status.ok()) {
-      ++stats.snapshots;
-    } else if (!absl::IsFailedPrecondition(status) && !absl::IsNotFound(status)) {
-      return status;
+  std::vector<std::pair<std::string, std::string>> pending;
+  for (const auto& snapshot : marked.all_snapshots) {
+    if (!marked.snapshots.contains(SnapshotNode(snapshot.first, snapshot.second))) {
+      pending.push_back(snapshot);
     }
+  }
+  // Keys say nothing of depth, and a parent cannot go before its children: sweep in passes,
+  // retrying what still had children, until a pass removes nothing.
+  for (bool progress = true; progress && !pending.empty();) {
+    progress = false;
+    std::vector<std::pair<std::string, std::string>> blocked;
+    for (const auto& [snapshotter, key] : pending) {
+      absl::Status status = snapshots_->Remove(ns, snapshotter, key);
+      if (status.ok()) {
+        ++stats.snapshots;
+        progress = true;
+      } else if (absl::IsFailedPrecondition(status)) {
+        blocked.emplace_back(snapshotter, key);
+      } else if (!absl::IsNotFound(status)) {
+        return status;
+      }
+    }
+    pending = std::move(blocked);
   }
   return absl::OkStatus();
 }

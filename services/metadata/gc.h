@@ -85,7 +85,10 @@ class Collector {
   Collector(Db& db, ContentMetadata* content) : db_(db), content_(content) {}
 
   // A snapshot hook (nullptr: snapshots are marked but never swept). Set before collecting.
-  void SetSnapshotHook(SnapshotGcHook* hook) { snapshots_ = hook; }
+  void SetSnapshotHook(SnapshotGcHook* hook) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    snapshots_ = hook;
+  }
 
   // One full collection of every namespace.
   absl::StatusOr<GcStats> Collect() ABSL_LOCKS_EXCLUDED(mu_);
@@ -104,7 +107,7 @@ class Collector {
 
   Db& db_;
   ContentMetadata* content_;
-  SnapshotGcHook* snapshots_ = nullptr;
+  SnapshotGcHook* snapshots_ ABSL_GUARDED_BY(mu_) = nullptr;
   absl::Mutex mu_;  // one collection at a time
 };
 

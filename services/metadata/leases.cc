@@ -60,6 +60,22 @@ std::string GenerateLeaseId() {
                       absl::WebSafeBase64Escape(bytes));
 }
 
+// containerd checks nothing but non-emptiness (ctr's random ids, "<nanos>-<base64>", may hold
+// "--" or "_-", which the identifier grammar refuses); keys only need no NUL, and a bound.
+absl::Status ValidateLeaseId(absl::string_view id) {
+  constexpr size_t kMaxLeaseId = 256;
+  if (id.empty()) return BadArgument("invalid lease id: must not be empty");
+  if (id.size() > kMaxLeaseId) {
+    return BadArgument(absl::StrCat("invalid lease id: longer than ", kMaxLeaseId, " bytes"));
+  }
+  for (char c : id) {
+    if (c <= ' ' || c > '~') {
+      return BadArgument("invalid lease id: only printable ASCII without spaces is allowed");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateLeaseResource(const LeaseResource& resource) {
   if (resource.id().empty() || resource.id().find('\0') != std::string::npos) {
     return BadArgument("resource id must be set");
@@ -80,7 +96,7 @@ absl::Status ValidateLeaseResource(const LeaseResource& resource) {
 }
 
 absl::StatusOr<Lease> LeaseStore::Create(const std::string& ns, Lease lease) {
-  RETURN_IF_ERROR(Annotate(ValidateIdentifier(lease.id()), "invalid lease id"));
+  RETURN_IF_ERROR(ValidateLeaseId(lease.id()));
   RETURN_IF_ERROR(ValidateLabels(lease.labels()));
   DropEmptyValues(*lease.mutable_labels());
   *lease.mutable_created_at() = services::Now();
@@ -95,7 +111,7 @@ absl::StatusOr<Lease> LeaseStore::Create(const std::string& ns, Lease lease) {
 }
 
 absl::Status LeaseStore::Delete(const std::string& ns, const std::string& id) {
-  RETURN_IF_ERROR(Annotate(ValidateIdentifier(id), "invalid lease id"));
+  RETURN_IF_ERROR(ValidateLeaseId(id));
   return WithLease(db_, ns, id, [&](Txn& txn) -> absl::Status {
     std::vector<std::string> keys;
     RETURN_IF_ERROR(txn.Scan(LeaseResourcesPrefix(ns, id), [&](absl::string_view key, absl::string_view) {

@@ -101,6 +101,31 @@ absl::StatusOr<SnapshotStore*> SnapshotStores::Get(absl::string_view name) const
   return it->second.get();
 }
 
+absl::Status SnapshotStores::Walk(Txn& txn, const std::string& ns,
+                                  const std::function<void(const Snapshot&)>& fn) {
+  for (const auto& [name, store] : stores_) {
+    const std::string prefix = RecordKey(ns, name, "");
+    absl::Status inner;
+    RETURN_IF_ERROR(txn.Scan(prefix, [&](absl::string_view key, absl::string_view value) {
+      Record r;
+      if (!r.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        inner = CorruptRecord(key);
+        return false;
+      }
+      fn(Snapshot{name, std::string(key.substr(prefix.size())), r.parent(), r.labels()});
+      return true;
+    }));
+    RETURN_IF_ERROR(inner);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotStores::Remove(const std::string& ns, const std::string& snapshotter,
+                                    const std::string& key) {
+  ASSIGN_OR_RETURN(SnapshotStore * store, Get(snapshotter));
+  return store->Remove(ns, key);
+}
+
 SnapshotStore::SnapshotStore(Db& db, std::string name, snapshotter::Snapshotter& backend)
     : db_(db),
       name_(std::move(name)),

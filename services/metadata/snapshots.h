@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "services/metadata/db.h"
+#include "services/metadata/gc.h"
 #include "snapshotter/snapshotter.h"
 
 namespace berth::metadata {
@@ -86,9 +87,24 @@ class SnapshotStore {
 };
 
 // Every loaded snapshotter's SnapshotStore, by plugin id (the plugin
-// io.containerd.service.v1.snapshots-service holds one).
-class SnapshotStores {
+// io.containerd.service.v1.snapshots-service holds one). It is also the garbage collector's
+// view of snapshots: Walk lists a namespace's records in the collector's read transaction and
+// Remove deletes one through its store, which refuses a snapshot that has children.
+class SnapshotStores final : public SnapshotGcHook {
  public:
+  SnapshotStores() = default;
+  ~SnapshotStores() override {
+    if (collector_ != nullptr) collector_->SetSnapshotHook(nullptr);
+  }
+  SnapshotStores(const SnapshotStores&) = delete;
+  SnapshotStores& operator=(const SnapshotStores&) = delete;
+
+  // Lets `collector` sweep unreachable snapshots until these stores are destroyed.
+  void AttachTo(Collector& collector) {
+    collector_ = &collector;
+    collector.SetSnapshotHook(this);
+  }
+
   void Add(std::unique_ptr<SnapshotStore> store) {
     std::string name = store->name();
     stores_.emplace(std::move(name), std::move(store));
@@ -98,8 +114,14 @@ class SnapshotStores {
   absl::StatusOr<SnapshotStore*> Get(absl::string_view name) const;
   const std::map<std::string, std::unique_ptr<SnapshotStore>>& all() const { return stores_; }
 
+  absl::Status Walk(Txn& txn, const std::string& ns,
+                    const std::function<void(const Snapshot&)>& fn) override;
+  absl::Status Remove(const std::string& ns, const std::string& snapshotter,
+                      const std::string& key) override;
+
  private:
   std::map<std::string, std::unique_ptr<SnapshotStore>> stores_;
+  Collector* collector_ = nullptr;
 };
 
 // The Snapshotter interface over one namespace of a SnapshotStore (for code written against

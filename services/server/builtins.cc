@@ -15,6 +15,7 @@
 #include "services/namespaces/namespaces_service.h"
 #include "services/snapshots/snapshots_service.h"
 #include "services/tasks/tasks_service.h"
+#include "services/unpack/unpacker.h"
 #include "services/version/version_service.h"
 #include "snapshotter/plugin/plugin.h"
 
@@ -29,6 +30,7 @@ void RegisterBuiltins(plugins::Registry& registry) {
   snapshotter::RegisterNativePlugin(registry);
   services::RegisterSnapshotsService(registry);
   services::RegisterDiffService(registry);
+  unpack::RegisterUnpackPlugin(registry);
   services::RegisterContainersService(registry);
   services::RegisterContentService(registry);
   services::RegisterImagesService(registry);

@@ -9,6 +9,7 @@
 #include "services/common/list_filter.h"
 #include "services/events/exchange.h"
 #include "services/metadata/metadata.h"
+#include "services/gc/scheduler.h"
 #include "services/metadata/snapshots.h"
 #include "snapshotter/proxy/convert.h"
 
@@ -190,13 +191,17 @@ void RegisterSnapshotsService(plugins::Registry& registry) {
   (void)registry.Register(plugins::Registration{
       .type = plugins::kServicePlugin,
       .id = "snapshots-service",
-      .requires_types = {plugins::kMetadataPlugin, plugins::kSnapshotPlugin},
+      .requires_types = {plugins::kMetadataPlugin, plugins::kSnapshotPlugin, plugins::kGcPlugin},
       .init = [](plugins::InitContext& context) -> absl::StatusOr<plugins::Instance> {
         ASSIGN_OR_RETURN(auto* md, context.Get<metadata::Metadata>(plugins::kMetadataPlugin));
         auto stores = std::make_unique<metadata::SnapshotStores>();
         for (const auto& [id, backend] :
              context.GetAll<snapshotter::Snapshotter>(plugins::kSnapshotPlugin)) {
           stores->Add(std::make_unique<SnapshotStore>(md->db(), id, *backend));
+        }
+        if (absl::StatusOr<gc::GcPlugin*> gc = context.Get<gc::GcPlugin>(plugins::kGcPlugin);
+            gc.ok()) {
+          stores->AttachTo(*(*gc)->collector);
         }
         return plugins::Instance::Of(std::move(stores));
       }});

@@ -9,6 +9,8 @@
 #   bad-garbage.tar           not a tar
 #   bad-missing-blob.tar      busybox-oci.tar without its top layer blob
 #   bad-traversal.tar         an OCI archive with an entry named ../evil
+#   bad-diffid.tar            busybox-oci.tar whose config names a wrong diff id for the top
+#                             layer (imports fine; unpacking it must fail)
 set -eu
 d=$1
 mkdir -p "$d"
@@ -51,5 +53,28 @@ for m in src.getmembers():
 evil = tarfile.TarInfo("../evil")
 evil.size = 4
 out.addfile(evil, io.BytesIO(b"evil"))
+out.close()
+PY
+python3 - <<'PY'
+import hashlib, io, json, tarfile
+src = tarfile.open("busybox-oci.tar")
+files = {m.name.lstrip("./"): src.extractfile(m).read() for m in src.getmembers() if m.isfile()}
+def blob(d): return files["blobs/sha256/" + d.split(":")[1]]
+def put(data):
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    files["blobs/sha256/" + d.split(":")[1]] = data
+    return d, len(data)
+index = json.loads(files["index.json"])
+manifest = json.loads(blob(index["manifests"][0]["digest"]))
+config = json.loads(blob(manifest["config"]["digest"]))
+config["rootfs"]["diff_ids"][-1] = "sha256:" + "0" * 64
+manifest["config"]["digest"], manifest["config"]["size"] = put(json.dumps(config).encode())
+index["manifests"][0]["digest"], index["manifests"][0]["size"] = put(json.dumps(manifest).encode())
+files["index.json"] = json.dumps(index).encode()
+out = tarfile.open("bad-diffid.tar", "w")
+for name, data in files.items():
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    out.addfile(info, io.BytesIO(data))
 out.close()
 PY

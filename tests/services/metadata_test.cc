@@ -507,8 +507,14 @@ TEST_F(MetadataTest, LeaseCreateListDelete) {
   EXPECT_THAT(created->labels(), UnorderedElementsAre(Pair(kGcExpireLabel, "2030-01-01T00:00:00Z")));
   EXPECT_CODE(leases_->Create("ns", lease).status(), kAlreadyExists);
   Lease bad;
-  bad.set_id("a/b");
+  bad.set_id("sp ace");
   EXPECT_CODE(leases_->Create("ns", bad).status(), kInvalidArgument);
+  bad.set_id(std::string(257, 'x'));
+  EXPECT_CODE(leases_->Create("ns", bad).status(), kInvalidArgument);
+  // ctr's random ids ("<nanos>-<url-safe base64>") may hold "--" or "_-": containerd takes them.
+  Lease random_id;
+  random_id.set_id("736509250--UUD");
+  EXPECT_TRUE(leases_->Create("ns", random_id).ok());
   bad.set_id("");
   EXPECT_CODE(leases_->Create("ns", bad).status(), kInvalidArgument);
 
