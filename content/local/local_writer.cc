@@ -84,16 +84,34 @@ absl::Status LocalContentWriter::CheckOpen() const {
   return absl::OkStatus();
 }
 
+int LocalContentWriter::WriteAt(absl::string_view data, int64_t offset) {
+  if (direct_ != nullptr) return direct_->Append(data, fd_.get());
+  while (!data.empty()) {
+    ssize_t n = pwrite(fd_.get(), data.data(), data.size(), offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+    offset += n;
+  }
+  return 0;
+}
+
 absl::Status LocalContentWriter::Write(absl::string_view data) {
   RETURN_IF_ERROR(CheckOpen());
   const int64_t offset = status_.offset;
   int error = 0;
   if (data.size() >= kOverlapBytes) {
-    // Copy into the page cache on the worker while this thread hashes the same bytes.
-    if (worker_ == nullptr) {
-      worker_ = std::make_unique<PwriteWorker>(fd_.get());
+    if (!direct_tried_) {
+      direct_tried_ = true;
+      direct_ = DirectAppender::Open(JoinPath(ingest_dir_, kDataFile), offset);
     }
-    worker_->Start(data, offset);
+    // Write on the worker while this thread hashes the same bytes.
+    if (worker_ == nullptr) {
+      worker_ = std::make_unique<PwriteWorker>();
+    }
+    worker_->Start([this, data, offset] { return WriteAt(data, offset); });
     Sha256 before = hasher_.Copy();
     hasher_.Update(data);
     error = worker_->Wait();
@@ -101,23 +119,16 @@ absl::Status LocalContentWriter::Write(absl::string_view data) {
       hasher_ = std::move(before);
     }
   } else {
-    for (size_t done = 0; done < data.size();) {
-      ssize_t n = pwrite(fd_.get(), data.data() + done, data.size() - done,
-                         offset + static_cast<int64_t>(done));
-      if (n < 0 && errno != EINTR) {
-        error = errno;
-        break;
-      }
-      done += n > 0 ? static_cast<size_t>(n) : 0;
-    }
+    error = WriteAt(data, offset);
     if (error == 0) {
       hasher_.Update(data);
     }
   }
   if (error != 0) {
+    std::string path = JoinPath(ingest_dir_, kDataFile);
+    direct_.reset();  // its staged tail may no longer match the file
     // All or nothing: cut off whatever part reached the file, so offset and digest keep
     // describing the same bytes.
-    std::string path = JoinPath(ingest_dir_, kDataFile);
     if (ftruncate(fd_.get(), offset) != 0) {
       BERTH_LOG(ERROR) << "truncate `" << path << "` after failed write: " << strerror(errno);
       fd_.Reset();  // unusable; a new writer resumes from what is on disk
@@ -132,7 +143,7 @@ absl::Status LocalContentWriter::Write(absl::string_view data) {
 
 void LocalContentWriter::MaybeStartWriteback() {
   int64_t pending = status_.offset - writeback_from_;
-  if (pending < kWritebackBytes) {
+  if (direct_ != nullptr || pending < kWritebackBytes) {
     return;
   }
   // Best effort: an error here resurfaces, if it matters, at Commit's fsync.
@@ -142,6 +153,7 @@ void LocalContentWriter::MaybeStartWriteback() {
 
 absl::Status LocalContentWriter::Truncate(int64_t size) {
   RETURN_IF_ERROR(CheckOpen());
+  direct_.reset();
   if (size < 0 || size > status_.offset) {
     return InvalidArgument(
         absl::StrCat("truncate ingest ref ", status_.ref, " to ", size, " of ", status_.offset));
@@ -175,6 +187,7 @@ absl::Status LocalContentWriter::Commit(int64_t size, const content::Digest& exp
   // Closed and unlocked whatever the outcome (containerd's contract). On a size or digest
   // mismatch the ingest stays on disk for a later writer.
   worker_.reset();
+  direct_.reset();
   UniqueFd fd = std::move(fd_);
   RefLock lock = std::move(lock_);
   std::string data_path = JoinPath(ingest_dir_, kDataFile);

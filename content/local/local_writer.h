@@ -12,6 +12,7 @@
 #include "content/content_store.h"
 #include "content/digest.h"
 #include "content/local/ingest.h"
+#include "content/local/direct_appender.h"
 #include "content/local/pwrite_worker.h"
 #include "plugins/base/unique_fd.h"
 
@@ -35,6 +36,8 @@ class LocalContentWriter final : public ContentWriter {
 
  private:
   absl::Status CheckOpen() const;
+  // The write job for `data` at `offset`: staged for O_DIRECT when direct mode is on.
+  int WriteAt(absl::string_view data, int64_t offset);
   // Starts writeback of everything written since the last call, without waiting, once enough
   // has accumulated; keeps Commit's final sync short and memory pressure low.
   void MaybeStartWriteback();
@@ -49,6 +52,8 @@ class LocalContentWriter final : public ContentWriter {
   content::Status status_;
   int64_t writeback_from_ = 0;            // bytes before this offset have had writeback started
   std::unique_ptr<PwriteWorker> worker_;  // started by the first large write; uses fd_
+  std::unique_ptr<DirectAppender> direct_;  // opened by the first large write at an aligned offset
+  bool direct_tried_ = false;
 };
 
 }  // namespace berth::content::local

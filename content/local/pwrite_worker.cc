@@ -1,31 +1,7 @@
 #include "content/local/pwrite_worker.h"
 
-#include <unistd.h>
-
-#include <cerrno>
-
 namespace berth::content::local {
-namespace {
-
-// pwrite(2) of all of `data`; 0 or errno.
-int PwriteAll(int fd, absl::string_view data, int64_t offset) {
-  while (!data.empty()) {
-    ssize_t n = pwrite(fd, data.data(), data.size(), offset);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return errno;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-    offset += n;
-  }
-  return 0;
-}
-
-}  // namespace
-
-PwriteWorker::PwriteWorker(int fd) : fd_(fd), thread_([this] { Loop(); }) {}
+PwriteWorker::PwriteWorker() : thread_([this] { Loop(); }) {}
 
 PwriteWorker::~PwriteWorker() {
   {
@@ -35,10 +11,9 @@ PwriteWorker::~PwriteWorker() {
   thread_.join();
 }
 
-void PwriteWorker::Start(absl::string_view data, int64_t offset) {
+void PwriteWorker::Start(std::function<int()> job) {
   absl::MutexLock lock(&mu_);
-  data_ = data;
-  offset_ = offset;
+  job_ = std::move(job);
   error_ = 0;
   pending_ = true;
 }
@@ -52,8 +27,7 @@ int PwriteWorker::Wait() {
 
 void PwriteWorker::Loop() {
   while (true) {
-    absl::string_view data;
-    int64_t offset;
+    std::function<int()> job;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
@@ -63,10 +37,9 @@ void PwriteWorker::Loop() {
       if (!pending_) {
         return;  // stop_ with nothing in flight
       }
-      data = data_;
-      offset = offset_;
+      job = std::move(job_);
     }
-    int error = PwriteAll(fd_, data, offset);
+    int error = job();
     absl::MutexLock lock(&mu_);
     error_ = error;
     pending_ = false;
