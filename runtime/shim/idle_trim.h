@@ -2,11 +2,9 @@
 
 // Keeps an idle shim's resident set small. A shim spends nearly all its life waiting in
 // epoll_wait, yet the code it ran once (start-up, protobuf registration, container creation)
-// stays mapped: with the kernel's fault-around each touched page maps its 64 KiB neighbourhood,
-// about 3 MiB of the executable. Once the shim has been idle for a moment, IdleTrimmer unmaps
-// the clean, never-written pages of the executable's read-only mappings (MADV_DONTNEED); they
-// stay in the page cache, shared with every other shim, and fault back in on the next request.
-// Mappings holding written (copy-on-write) pages are never touched.
+// stays mapped, about 3 MiB of the executable. Once the shim has been idle for a moment,
+// IdleTrimmer gives those clean pages back (plugins/base/resident_trim.h); they stay in the
+// page cache, shared with every other shim, and fault back in on the next request.
 
 #include "runtime/ttrpc/event_loop.h"
 
@@ -24,8 +22,5 @@ class IdleTrimmer {
   ttrpc::EventLoop* loop_;
   ttrpc::EventLoop::TimerId timer_ = 0;
 };
-
-// Drops the executable's clean read-only pages now (see above). Returns the bytes advised.
-size_t TrimExecutablePages();
 
 }  // namespace berth::shim

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
 
@@ -12,6 +13,7 @@
 #include "plugins/base/log.h"
 #include "plugins/config.h"
 #include "services/server/builtins.h"
+#include "services/server/idle_trim.h"
 #include "services/server/server.h"
 #include "services/version/version_service.h"
 
@@ -68,8 +70,14 @@ int RunDaemon(const Flags& flags, bool config_given) {
     BERTH_LOG(ERROR) << "start: " << server.status();
     return 1;
   }
-  int received = 0;
-  sigwait(&signals, &received);
+  // Wait for a shutdown signal, checking once a second whether idle memory can be given back.
+  berth::server::IdleTrim idle_trim;
+  const struct timespec tick = {1, 0};
+  int received = -1;
+  while (received < 0) {
+    received = sigtimedwait(&signals, nullptr, &tick);
+    if (received < 0 && errno == EAGAIN) idle_trim.Tick();
+  }
   BERTH_LOG(INFO) << "received signal " << received << ", shutting down";
   (*server)->Stop();
   return 0;
