@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   berth::ctl::AddPluginsCommand(app, action);
   berth::ctl::AddNamespaceCommands(app, action);
   berth::ctl::AddImageCommands(app, action);
+  berth::ctl::AddRegistryCommands(app, action);
+  berth::ctl::AddContainerCommands(app, action);
   CLI11_PARSE(app, argc, argv);
 
   if (!action) return 0;

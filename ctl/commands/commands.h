@@ -18,5 +18,7 @@ void AddVersionCommand(CLI::App& app, Action& action);
 void AddPluginsCommand(CLI::App& app, Action& action);
 void AddNamespaceCommands(CLI::App& app, Action& action);
 void AddImageCommands(CLI::App& app, Action& action);
+void AddRegistryCommands(CLI::App& app, Action& action);
+void AddContainerCommands(CLI::App& app, Action& action);
 
 }  // namespace berth::ctl

@@ -13,6 +13,7 @@
 #include "services/leases/leases_service.h"
 #include "services/metadata/metadata.h"
 #include "services/namespaces/namespaces_service.h"
+#include "services/pull/transfer_service.h"
 #include "services/snapshots/snapshots_service.h"
 #include "services/tasks/tasks_service.h"
 #include "services/unpack/unpacker.h"
@@ -35,6 +36,7 @@ void RegisterBuiltins(plugins::Registry& registry) {
   services::RegisterContentService(registry);
   services::RegisterImagesService(registry);
   services::RegisterArchiveService(registry);
+  services::RegisterTransferService(registry);
   runtime_v2::RegisterRuntimePlugin(registry);
   services::RegisterTasksService(registry);
   services::RegisterEventsService(registry);

@@ -1,0 +1,267 @@
+// berthctl run / create / start.
+//
+// A container is created the way ctr does it: the image's snapshot (its chain ID) is made
+// sure of, a lease protects the new snapshot (key = container ID, parent = chain ID) until the
+// container record that keeps it exists, then the lease goes. `run` without -d stays attached
+// and exits with the container's exit code; a failed `run` removes everything it made.
+// `start` deletes a stopped task first, so a container can run again on the same snapshot.
+
+#include <iostream>
+#include <memory>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "containerd/services/leases/v1/leases.grpc.pb.h"
+#include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "ctl/commands/commands.h"
+#include "ctl/commands/container_commands.h"
+#include "ctl/commands/image_config.h"
+#include "ctl/commands/spec_gen.h"
+#include "ctl/commands/task_runner.h"
+#include "plugins/base/file_util.h"
+#include "plugins/base/status_macros.h"
+
+namespace berth::ctl {
+namespace {
+
+namespace leases_api = containerd::services::leases::v1;
+namespace snapshots_api = containerd::services::snapshots::v1;
+
+struct RunFlags {
+  bool rm = false, tty = false, interactive = false, detach = false;
+  std::string name, workdir, user, memory, runtime = kDefaultRuntime;
+  std::string snapshotter = kDefaultSnapshotter, entrypoint, hostname;
+  double cpus = 0;
+  std::vector<std::string> env;
+  std::string image;
+  std::vector<std::string> command;
+};
+
+// A lease that expires by itself should berthctl die before deleting it.
+absl::StatusOr<std::string> CreateLease(Client& client, const std::string& id) {
+  leases_api::CreateRequest request;
+  request.set_id(absl::StrCat("berthctl-", ShortId(id), "-", absl::ToUnixNanos(absl::Now())));
+  (*request.mutable_labels())["containerd.io/gc.expire"] =
+      absl::FormatTime(absl::RFC3339_sec, absl::Now() + absl::Hours(1), absl::UTCTimeZone());
+  leases_api::CreateResponse response;
+  RETURN_IF_ERROR(Rpc(client, leases_api::Leases::NewStub(client.channel())
+                                  ->Create(client.Context().get(), request, &response)));
+  return response.lease().id();
+}
+
+void DeleteLease(Client& client, const std::string& lease) {
+  leases_api::DeleteRequest request;
+  request.set_id(lease);
+  google::protobuf::Empty empty;
+  (void)leases_api::Leases::NewStub(client.channel())
+      ->Delete(client.Context().get(), request, &empty);
+}
+
+absl::Status PrepareSnapshot(Client& client, const std::string& lease, const RunFlags& flags,
+                             const std::string& id, const std::string& parent) {
+  snapshots_api::PrepareSnapshotRequest request;
+  request.set_snapshotter(flags.snapshotter);
+  request.set_key(id);
+  request.set_parent(parent);
+  snapshots_api::PrepareSnapshotResponse response;
+  return Rpc(client, snapshots_api::Snapshots::NewStub(client.channel())
+                         ->Prepare(LongContext(client, lease).get(), request, &response));
+}
+
+absl::StatusOr<Container> CreateRecord(Client& client, const std::string& lease,
+                                       const RunFlags& flags, const std::string& id,
+                                       const ImageConfig& image, const nlohmann::json& spec) {
+  containers_api::CreateContainerRequest request;
+  Container* c = request.mutable_container();
+  c->set_id(id);
+  c->set_image(image.name);
+  (*c->mutable_labels())[kImageLabel] = flags.image;
+  const nlohmann::json& config = image.config;
+  (*c->mutable_labels())[kStopSignalLabel] =
+      config.contains("StopSignal") && config["StopSignal"].is_string()
+          ? config["StopSignal"].get<std::string>()
+          : "SIGTERM";
+  c->mutable_runtime()->set_name(flags.runtime);
+  if (flags.runtime == "io.containerd.runc.v2") {
+    c->mutable_runtime()->mutable_options()->set_type_url("containerd.runc.v1.Options");
+  }
+  c->mutable_spec()->set_type_url(kSpecTypeUrl);
+  c->mutable_spec()->set_value(spec.dump());
+  c->set_snapshotter(flags.snapshotter);
+  c->set_snapshot_key(id);
+  containers_api::CreateContainerResponse response;
+  RETURN_IF_ERROR(Rpc(client, containers_api::Containers::NewStub(client.channel())
+                                  ->Create(LongContext(client, lease).get(), request, &response)));
+  return response.container();
+}
+
+absl::StatusOr<Container> CreateContainer(Client& client, const RunFlags& flags) {
+  const std::string& ns = client.options().ns;
+  std::string id = flags.name.empty() ? NewContainerId() : flags.name;
+  if (!flags.name.empty()) {
+    absl::StatusOr<Container> existing = FindContainer(client, flags.name);
+    if (existing.ok() && existing->id() == flags.name) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("container name `", flags.name, "` is already in use"));
+    }
+  }
+  ASSIGN_OR_RETURN(ImageConfig image, ResolveImage(client, flags.image));
+  SpecOptions spec_options{.ns = ns, .id = id, .hostname = flags.hostname,
+                           .image_config = image.config, .command = flags.command,
+                           .env = flags.env, .workdir = flags.workdir, .user = flags.user,
+                           .terminal = flags.tty, .memory = flags.memory, .cpus = flags.cpus,
+                           .etc_dir = StateDir(ns, id)};
+  if (!flags.entrypoint.empty()) spec_options.entrypoint = {flags.entrypoint};
+  ASSIGN_OR_RETURN(nlohmann::json spec, GenerateSpec(spec_options));  // bad flags: nothing made
+  RETURN_IF_ERROR(EnsureUnpacked(client, image, flags.snapshotter));
+
+  RETURN_IF_ERROR(WriteEtcFiles(StateDir(ns, id), spec["hostname"].get<std::string>()));
+  absl::Cleanup remove_state = [&] { (void)RemoveAll(StateDir(ns, id)); };
+  ASSIGN_OR_RETURN(std::string lease, CreateLease(client, id));
+  absl::Cleanup delete_lease = [&] { DeleteLease(client, lease); };
+  RETURN_IF_ERROR(PrepareSnapshot(client, lease, flags, id, image.chain_id));
+  absl::Cleanup remove_snapshot = [&] {
+    snapshots_api::RemoveSnapshotRequest request;
+    request.set_snapshotter(flags.snapshotter);
+    request.set_key(id);
+    google::protobuf::Empty empty;
+    (void)snapshots_api::Snapshots::NewStub(client.channel())
+        ->Remove(client.Context().get(), request, &empty);
+  };
+  ASSIGN_OR_RETURN(Container container, CreateRecord(client, lease, flags, id, image, spec));
+  std::move(remove_snapshot).Cancel();
+  std::move(remove_state).Cancel();
+  return container;
+}
+
+// Creates the task with FIFOs that stay for `attach`, starts it and leaves it running.
+absl::Status StartDetached(Client& client, const Container& container, bool interactive,
+                           bool terminal) {
+  ASSIGN_OR_RETURN(std::unique_ptr<TaskIO> io,
+                   TaskIO::Create(client.options().ns, container.id(), interactive, terminal));
+  RETURN_IF_ERROR(CreateTask(client, container, io.get(), terminal).status());
+  absl::Status started = StartTask(client, container.id());
+  if (!started.ok()) {
+    (void)ForceRemoveTask(client, container.id());
+    return started;
+  }
+  (void)SetLabels(client, container.id(), {{kStartedAtLabel, NowLabel()}});
+  io->Detach();
+  return absl::OkStatus();
+}
+
+// Creates the task, runs it attached, deletes it; the exit status.
+absl::StatusOr<uint32_t> StartAttached(Client& client, const Container& container,
+                                       bool interactive, bool terminal) {
+  ASSIGN_OR_RETURN(std::unique_ptr<TaskIO> io,
+                   TaskIO::Create(client.options().ns, container.id(), interactive, terminal));
+  RETURN_IF_ERROR(CreateTask(client, container, io.get(), terminal).status());
+  (void)SetLabels(client, container.id(), {{kStartedAtLabel, NowLabel()}});
+  absl::StatusOr<uint32_t> exit_status =
+      RunSession(client, *io, {.id = container.id(), .terminal = terminal});
+  if (!exit_status.ok()) {
+    (void)ForceRemoveTask(client, container.id());
+    return exit_status;
+  }
+  return DeleteTask(client, container.id());
+}
+
+absl::Status RunCommand(Client& client, const RunFlags& flags) {
+  if (flags.rm && flags.detach) return absl::InvalidArgumentError("--rm and -d conflict");
+  ASSIGN_OR_RETURN(Container container, CreateContainer(client, flags));
+  if (flags.detach) {
+    absl::Status status = StartDetached(client, container, flags.interactive, flags.tty);
+    if (!status.ok()) {
+      (void)RemoveContainer(client, container, /*force=*/true);
+      return status;
+    }
+    std::cout << container.id() << "\n";
+    return absl::OkStatus();
+  }
+  absl::StatusOr<uint32_t> exit_status =
+      StartAttached(client, container, flags.interactive, flags.tty);
+  if (flags.rm || !exit_status.ok()) (void)RemoveContainer(client, container, /*force=*/true);
+  if (!exit_status.ok()) return exit_status.status();
+  ExitWithCode(static_cast<int>(*exit_status));
+}
+
+absl::Status CreateOnlyCommand(Client& client, const RunFlags& flags) {
+  ASSIGN_OR_RETURN(Container container, CreateContainer(client, flags));
+  std::cout << container.id() << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status StartCommand(Client& client, const std::vector<std::string>& refs, bool attach,
+                          bool interactive) {
+  for (const std::string& ref : refs) {
+    ASSIGN_OR_RETURN(Container container, FindContainer(client, ref));
+    ASSIGN_OR_RETURN(std::optional<TaskProcess> task, GetTask(client, container.id()));
+    if (task.has_value() && IsRunning(*task)) continue;  // already running, as docker
+    if (task.has_value()) RETURN_IF_ERROR(DeleteTask(client, container.id()).status());
+    ASSIGN_OR_RETURN(nlohmann::json spec, ContainerSpec(container));
+    bool terminal = spec["process"].value("terminal", false);
+    if (attach) {
+      ASSIGN_OR_RETURN(uint32_t code, StartAttached(client, container, interactive, terminal));
+      ExitWithCode(static_cast<int>(code));
+    }
+    RETURN_IF_ERROR(StartDetached(client, container, interactive, terminal));
+    std::cout << ref << "\n";
+  }
+  return absl::OkStatus();
+}
+
+void AddRunFlags(CLI::App* cmd, RunFlags& f) {
+  cmd->add_flag("--rm", f.rm, "remove the container when it exits");
+  cmd->add_flag("-t,--tty", f.tty, "allocate a pseudo-terminal");
+  cmd->add_flag("-i,--interactive", f.interactive, "keep stdin open");
+  cmd->add_option("--name", f.name, "container name (its ID)");
+  cmd->add_option("-e,--env", f.env, "set environment variables (KEY=VALUE or KEY)")
+      ->allow_extra_args(false);  // one value per -e; the image and command follow
+  cmd->add_option("-w,--workdir", f.workdir, "working directory inside the container");
+  cmd->add_option("-u,--user", f.user, "uid[:gid]");
+  cmd->add_option("-m,--memory", f.memory, "memory limit (e.g. 64m)");
+  cmd->add_option("--cpus", f.cpus, "number of CPUs");
+  cmd->add_option("--runtime", f.runtime, "runtime (shim) name")->capture_default_str();
+  cmd->add_option("--snapshotter", f.snapshotter, "snapshotter")->capture_default_str();
+  cmd->add_option("--entrypoint", f.entrypoint, "override the image's entrypoint");
+  cmd->add_option("-h,--hostname", f.hostname, "container host name");
+  cmd->add_option("image", f.image, "image")->required();
+  cmd->add_option("command", f.command, "command and arguments");
+  cmd->positionals_at_end();  // everything after the image belongs to the container
+}
+
+}  // namespace
+
+void AddRunCommands(CLI::App& app, Action& action) {
+  auto flags = std::make_shared<RunFlags>();
+  CLI::App* run = app.add_subcommand("run", "Run a command in a new container");
+  run->set_help_flag("--help");  // -h is --hostname, as in docker
+  AddRunFlags(run, *flags);
+  run->add_flag("-d,--detach", flags->detach, "run in the background and print the ID");
+  run->callback([&action, flags] {
+    action = [flags](Client& client) { return RunCommand(client, *flags); };
+  });
+
+  CLI::App* create = app.add_subcommand("create", "Create a container without starting it");
+  create->set_help_flag("--help");
+  AddRunFlags(create, *flags);
+  create->callback([&action, flags] {
+    action = [flags](Client& client) { return CreateOnlyCommand(client, *flags); };
+  });
+
+  auto refs = std::make_shared<std::vector<std::string>>();
+  auto attach = std::make_shared<bool>(false);
+  auto interactive = std::make_shared<bool>(false);
+  CLI::App* start = app.add_subcommand("start", "Start stopped containers");
+  start->add_flag("-a,--attach", *attach, "attach stdout/stderr and exit with its code");
+  start->add_flag("-i,--interactive", *interactive, "attach stdin");
+  start->add_option("containers", *refs)->required();
+  start->callback([&action, refs, attach, interactive] {
+    action = [refs, attach, interactive](Client& client) {
+      return StartCommand(client, *refs, *attach, *interactive);
+    };
+  });
+}
+
+}  // namespace berth::ctl

@@ -1,0 +1,140 @@
+#include "ctl/commands/task_runner.h"
+
+#include <signal.h>
+
+#include <future>
+
+#include "absl/strings/str_cat.h"
+#include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "plugins/base/file_util.h"
+#include "plugins/base/status_macros.h"
+
+namespace berth::ctl {
+namespace {
+
+namespace snapshots_api = containerd::services::snapshots::v1;
+
+// Tasks.Wait on its own thread, cancellable (a failed Start leaves nothing to wait for).
+class Waiter {
+ public:
+  Waiter(Client& client, const std::string& id, const std::string& exec_id)
+      : context_(LongContext(client)) {
+    request_.set_container_id(id);
+    request_.set_exec_id(exec_id);
+    auto stub = tasks_api::Tasks::NewStub(client.channel());
+    result_ = std::async(std::launch::async, [this, &client, stub = std::move(stub)] {
+      absl::Status status = Rpc(client, stub->Wait(context_.get(), request_, &response_));
+      if (!status.ok()) return absl::StatusOr<uint32_t>(status);
+      return absl::StatusOr<uint32_t>(response_.exit_status());
+    });
+  }
+  ~Waiter() {
+    if (result_.valid()) {
+      context_->TryCancel();
+      result_.wait();
+    }
+  }
+  absl::StatusOr<uint32_t> Get() { return result_.get(); }
+
+ private:
+  std::unique_ptr<grpc::ClientContext> context_;
+  tasks_api::WaitRequest request_;
+  tasks_api::WaitResponse response_;
+  std::future<absl::StatusOr<uint32_t>> result_;
+};
+
+void Resize(Client& client, const Session& session) {
+  tasks_api::ResizePtyRequest request;
+  request.set_container_id(session.id);
+  request.set_exec_id(session.exec_id);
+  uint32_t width = 0, height = 0;
+  if (!TerminalSize(&width, &height)) return;
+  request.set_width(width);
+  request.set_height(height);
+  google::protobuf::Empty empty;
+  (void)tasks_api::Tasks::NewStub(client.channel())
+      ->ResizePty(client.Context().get(), request, &empty);  // best effort, as ctr
+}
+
+void CloseStdin(Client& client, const Session& session) {
+  tasks_api::CloseIORequest request;
+  request.set_container_id(session.id);
+  request.set_exec_id(session.exec_id);
+  request.set_stdin(true);
+  google::protobuf::Empty empty;
+  (void)tasks_api::Tasks::NewStub(client.channel())
+      ->CloseIO(client.Context().get(), request, &empty);
+}
+
+}  // namespace
+
+absl::StatusOr<uint32_t> CreateTask(Client& client, const Container& container, TaskIO* io,
+                                    bool terminal) {
+  snapshots_api::MountsRequest mounts_request;
+  mounts_request.set_snapshotter(container.snapshotter());
+  mounts_request.set_key(container.snapshot_key());
+  snapshots_api::MountsResponse mounts;
+  RETURN_IF_ERROR(Rpc(client, snapshots_api::Snapshots::NewStub(client.channel())
+                                  ->Mounts(client.Context().get(), mounts_request, &mounts)));
+  tasks_api::CreateTaskRequest request;
+  request.set_container_id(container.id());
+  *request.mutable_rootfs() = mounts.mounts();
+  if (io != nullptr) {
+    request.set_stdin(io->stdin_path());
+    request.set_stdout(io->stdout_path());
+    request.set_stderr(io->stderr_path());
+  }
+  request.set_terminal(terminal);
+  tasks_api::CreateTaskResponse response;
+  RETURN_IF_ERROR(Rpc(client, tasks_api::Tasks::NewStub(client.channel())
+                                  ->Create(LongContext(client).get(), request, &response)));
+  return response.pid();
+}
+
+absl::StatusOr<uint32_t> RunSession(Client& client, TaskIO& io, const Session& session) {
+  Waiter waiter(client, session.id, session.exec_id);
+  if (session.start) RETURN_IF_ERROR(StartTask(client, session.id, session.exec_id));
+  std::optional<RawTerminal> raw;
+  if (session.terminal) {
+    raw.emplace();
+    Resize(client, session);
+  }
+  SignalForwarder forwarder([&] { if (session.terminal) Resize(client, session); },
+                            [&](int signal) {
+                              (void)KillTask(client, session.id, signal, session.exec_id);
+                            });
+  io.StartCopy([&client, session] { CloseStdin(client, session); });
+  absl::StatusOr<uint32_t> exit_status = waiter.Get();
+  io.Finish();
+  return exit_status;
+}
+
+absl::Status RemoveContainer(Client& client, const Container& container, bool force) {
+  ASSIGN_OR_RETURN(std::optional<TaskProcess> task, GetTask(client, container.id()));
+  if (task.has_value()) {
+    if (IsRunning(*task) && !force) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("container ", container.id(), " is running: stop it first or use rm -f"));
+    }
+    RETURN_IF_ERROR(ForceRemoveTask(client, container.id()));
+  }
+  if (!container.snapshot_key().empty()) {
+    snapshots_api::RemoveSnapshotRequest request;
+    request.set_snapshotter(container.snapshotter());
+    request.set_key(container.snapshot_key());
+    google::protobuf::Empty empty;
+    absl::Status status = Rpc(client, snapshots_api::Snapshots::NewStub(client.channel())
+                                          ->Remove(client.Context().get(), request, &empty));
+    if (!status.ok() && !absl::IsNotFound(status)) return status;
+  }
+  containers_api::DeleteContainerRequest request;
+  request.set_id(container.id());
+  google::protobuf::Empty empty;
+  absl::Status status = Rpc(client, containers_api::Containers::NewStub(client.channel())
+                                        ->Delete(client.Context().get(), request, &empty));
+  if (!status.ok() && !absl::IsNotFound(status)) return status;
+  (void)RemoveAll(StateDir(client.options().ns, container.id()));
+  return absl::OkStatus();
+}
+
+}  // namespace berth::ctl
