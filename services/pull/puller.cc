@@ -12,6 +12,7 @@
 #include "services/distribution/reference.h"
 #include "services/distribution/registry_client.h"
 #include "services/pull/blob_store.h"
+#include "services/pull/early_unpack.h"
 #include "services/pull/pull_plan.h"
 
 namespace berth::pull {
@@ -122,6 +123,35 @@ absl::Status StoreManifests(const LeaseScope& scope, const PullPlan& plan,
   return StoreBytes(scope, plan.top.digest, plan.top_bytes, labels);
 }
 
+// The early unpack of a single-manifest pull, or null (not asked, or several manifests).
+std::unique_ptr<EarlyUnpack> StartEarlyUnpack(const PullOptions& options, const std::string& ns,
+                                              const std::string& lease, const PullPlan& plan,
+                                              const std::vector<std::unique_ptr<BlobJob>>& jobs,
+                                              metadata::ContentMetadata& content) {
+  if (options.early_unpacker == nullptr || plan.manifests.size() != 1) return nullptr;
+  const ManifestPlan& manifest = plan.manifests[0];
+  auto state_of = [&](const std::string& digest) -> const EarlyUnpack::JobState* {
+    for (const auto& job : jobs) {
+      if (job->desc.digest == digest) return &job->state;
+    }
+    return nullptr;
+  };
+  const EarlyUnpack::JobState* config_state = state_of(manifest.config.digest);
+  std::vector<EarlyUnpack::Layer> layers;
+  for (const Descriptor& layer : manifest.layers) {
+    const EarlyUnpack::JobState* state = state_of(layer.digest);
+    if (state == nullptr) return nullptr;
+    layers.push_back({ToProto(layer), state});
+  }
+  if (config_state == nullptr || layers.empty()) return nullptr;
+  unpack::UnpackRequest request;
+  request.ns = ns;
+  request.snapshotter = options.snapshotter;
+  request.lease = lease;
+  return std::make_unique<EarlyUnpack>(*options.early_unpacker, content, std::move(request),
+                                       manifest.config.digest, config_state, std::move(layers));
+}
+
 }  // namespace
 
 distribution::Authorizer::Lookup CredentialLookup(
@@ -177,8 +207,15 @@ absl::StatusOr<std::pair<metadata::Image, bool>> Puller::Pull(const std::string&
   }
   progress.set_message("fetching");
   const content::Labels source = SourceLabel(ref);
-  RETURN_IF_ERROR(DownloadAll(scope, client, source, jobs, options.concurrency, progress, report,
-                              cancelled));
+  std::unique_ptr<EarlyUnpack> early = StartEarlyUnpack(options, ns, lease, plan, jobs, *content);
+  absl::Status downloaded = DownloadAll(scope, client, source, jobs, options.concurrency,
+                                        progress, report, cancelled);
+  if (early != nullptr) {
+    // A failure here is only a lost head start: the final unpack redoes it and reports.
+    absl::Status unpacked = early->Finish(/*abandon=*/!downloaded.ok());
+    if (!unpacked.ok() && downloaded.ok()) BERTH_LOG(INFO) << "pull " << name << ": " << unpacked;
+  }
+  RETURN_IF_ERROR(downloaded);
   RETURN_IF_ERROR(StoreManifests(scope, plan, source));
 
   metadata::Image image;

@@ -21,6 +21,7 @@
 #include "services/distribution/hosts.h"
 #include "plugins/base/platform.h"
 #include "services/metadata/metadata.h"
+#include "services/unpack/unpacker.h"
 
 namespace berth::pull {
 
@@ -33,6 +34,10 @@ struct PullOptions {
   bool plain_http = false;
   std::map<std::string, distribution::Credentials> credentials;  // from the client
   int concurrency = 3;
+  // When set, a single-manifest pull unpacks each layer into `snapshotter` as soon as it is
+  // stored (early_unpack.h), overlapping the downloads.
+  unpack::Unpacker* early_unpacker = nullptr;
+  std::string snapshotter;
 };
 
 using ReportFn = std::function<void(const api::Progress&)>;

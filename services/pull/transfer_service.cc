@@ -68,6 +68,10 @@ class TransferService final : public api::Transfer::Service, public GrpcService 
                        distribution::ParseDockerConfig(request->registry().docker_config()));
       options.concurrency = request->max_concurrent_downloads() > 0
                                 ? request->max_concurrent_downloads() : concurrency_;
+      if (request->unpack()) {
+        options.early_unpacker = unpacker_;
+        options.snapshotter = request->snapshotter();
+      }
       RegistryConfig registry = Registry(*request, request->reference());
       berth::pull::Puller puller(db_, registry);
       auto report = [&](const api::Progress& progress) { writer->Write(progress); };

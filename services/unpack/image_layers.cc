@@ -93,22 +93,28 @@ absl::StatusOr<ImageLayers> ResolveImageLayers(metadata::ContentMetadata& conten
   for (const json& layer : manifest["layers"]) {
     ASSIGN_OR_RETURN(image.layers.emplace_back(), ToDescriptor(layer));
   }
-  ASSIGN_OR_RETURN(json config, ReadJson(content, ns, image.config.digest()));
-  const json rootfs = config.contains("rootfs") ? config["rootfs"] : json::object();
-  if (rootfs.contains("diff_ids") && rootfs["diff_ids"].is_array()) {
-    for (const json& diff_id : rootfs["diff_ids"]) {
-      if (diff_id.is_string()) image.diff_ids.push_back(diff_id.get<std::string>());
-    }
-  }
+  ASSIGN_OR_RETURN(image.diff_ids, ReadDiffIds(content, ns, image.config.digest()));
   if (image.diff_ids.size() != image.layers.size()) {
     return InvalidArgument(absl::StrCat("unpack: config ", image.config.digest(), " lists ",
                                         image.diff_ids.size(), " diff ids for ",
                                         image.layers.size(), " layers"));
   }
-  for (const std::string& diff_id : image.diff_ids) {
-    RETURN_IF_ERROR(content::Digest::Validate(diff_id));
-  }
   return image;
+}
+
+absl::StatusOr<std::vector<std::string>> ReadDiffIds(metadata::ContentMetadata& content,
+                                                     const std::string& ns,
+                                                     const std::string& config_digest) {
+  ASSIGN_OR_RETURN(json config, ReadJson(content, ns, config_digest));
+  const json rootfs = config.contains("rootfs") ? config["rootfs"] : json::object();
+  std::vector<std::string> diff_ids;
+  if (rootfs.contains("diff_ids") && rootfs["diff_ids"].is_array()) {
+    for (const json& diff_id : rootfs["diff_ids"]) {
+      if (diff_id.is_string()) diff_ids.push_back(diff_id.get<std::string>());
+    }
+  }
+  for (const std::string& diff_id : diff_ids) RETURN_IF_ERROR(content::Digest::Validate(diff_id));
+  return diff_ids;
 }
 
 std::vector<std::string> ChainIds(const std::vector<std::string>& diff_ids) {

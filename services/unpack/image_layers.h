@@ -29,6 +29,11 @@ absl::StatusOr<ImageLayers> ResolveImageLayers(metadata::ContentMetadata& conten
                                                const containerd::types::Descriptor& target,
                                                const Platform& platform);
 
+// The rootfs diff ids of the image config blob `config_digest`.
+absl::StatusOr<std::vector<std::string>> ReadDiffIds(metadata::ContentMetadata& content,
+                                                     const std::string& ns,
+                                                     const std::string& config_digest);
+
 // chain[0] = diff_ids[0]; chain[i] = sha256(chain[i-1] + " " + diff_ids[i]).
 std::vector<std::string> ChainIds(const std::vector<std::string>& diff_ids);
 

@@ -37,20 +37,36 @@ absl::StatusOr<UnpackResult> Unpacker::Unpack(const UnpackRequest& request) {
 
 absl::StatusOr<UnpackResult> Unpacker::UnpackLeased(const UnpackRequest& request) {
   std::string snapshotter = request.snapshotter.empty() ? kDefaultSnapshotter : request.snapshotter;
-  ASSIGN_OR_RETURN(metadata::SnapshotStore * store, snapshots_.Get(snapshotter));
   ASSIGN_OR_RETURN(ImageLayers image,
                    ResolveImageLayers(content_, request.ns, request.target, request.platform));
-  if (image.layers.empty()) return InvalidArgument("unpack: the image has no layers");
-  std::vector<std::string> chain = ChainIds(image.diff_ids);
+  ASSIGN_OR_RETURN(UnpackResult result,
+                   ApplyLayers(request, image.layers, image.diff_ids,
+                               [](size_t) { return absl::OkStatus(); }));
+  RETURN_IF_ERROR(LabelConfig(request.ns, image.config.digest(), snapshotter, result.chain_id));
+  return result;
+}
+
+absl::StatusOr<UnpackResult> Unpacker::ApplyLayers(const UnpackRequest& request,
+                                                   const std::vector<Descriptor>& layers,
+                                                   const std::vector<std::string>& diff_ids,
+                                                   const LayerReadyFn& ready) {
+  std::string snapshotter = request.snapshotter.empty() ? kDefaultSnapshotter : request.snapshotter;
+  ASSIGN_OR_RETURN(metadata::SnapshotStore * store, snapshots_.Get(snapshotter));
+  if (layers.empty()) return InvalidArgument("unpack: the image has no layers");
+  if (layers.size() != diff_ids.size()) {
+    return InvalidArgument(absl::StrCat("unpack: ", diff_ids.size(), " diff ids for ",
+                                        layers.size(), " layers"));
+  }
+  std::vector<std::string> chain = ChainIds(diff_ids);
   UnpackResult result;
   std::string parent;
   for (size_t i = 0; i < chain.size(); ++i) {
-    ASSIGN_OR_RETURN(bool applied, ApplyLayer(*store, request, image.layers[i],
-                                              image.diff_ids[i], parent, chain[i]));
+    RETURN_IF_ERROR(ready(i));
+    ASSIGN_OR_RETURN(bool applied,
+                     ApplyLayer(*store, request, layers[i], diff_ids[i], parent, chain[i]));
     ++(applied ? result.layers_applied : result.layers_reused);
     parent = chain[i];
   }
-  RETURN_IF_ERROR(LabelConfig(request.ns, image.config.digest(), snapshotter, chain.back()));
   result.chain_id = chain.back();
   return result;
 }

@@ -16,8 +16,10 @@
 // Plugin io.containerd.internal.v1.unpack (requires metadata, the snapshot stores and the
 // walking differ); the Archive service and registry pulls use it.
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "containerd/types/descriptor.pb.h"
@@ -53,6 +55,16 @@ class Unpacker {
       : content_(content), leases_(leases), snapshots_(snapshots), differ_(differ) {}
 
   absl::StatusOr<UnpackResult> Unpack(const UnpackRequest& request);
+
+  // The layer loop alone, for a pull that unpacks while it downloads: applies `layers` in
+  // order (request.lease must be set), calling ready(i) before layer i, which blocks until its
+  // blob is stored (an error from it stops the loop). The caller labels the config afterwards
+  // (a later Unpack of the stored image does, reusing every layer).
+  using LayerReadyFn = std::function<absl::Status(size_t layer)>;
+  absl::StatusOr<UnpackResult> ApplyLayers(const UnpackRequest& request,
+                                           const std::vector<containerd::types::Descriptor>& layers,
+                                           const std::vector<std::string>& diff_ids,
+                                           const LayerReadyFn& ready);
 
  private:
   // Applies `layer` on `parent` and commits it as `chain_id`; true if it was applied here.
