@@ -10,6 +10,7 @@
 #include "nlohmann/json.hpp"
 #include "plugins/base/platform.h"
 #include "tests/registry/registry_fixture.h"
+#include "tests/shim/shim_env.h"
 
 namespace berth::testutil {
 namespace {
@@ -185,6 +186,7 @@ TEST_F(PullTest, PushedImagesReadBackIdentical) {
 TEST_F(PullTest, CtrPullsThroughBerthd) {
   StartRegistry();
   PushFixture("busybox", registry_->host(), "test/busybox:latest");
+  shim_test::PutShimOnPath();  // for `ctr run` below
   StartDaemon();
   std::string ref = registry_->host() + "/test/busybox:latest";
   CommandResult pulled = Ctr({"images", "pull", "--plain-http", ref});
@@ -195,6 +197,11 @@ TEST_F(PullTest, CtrPullsThroughBerthd) {
   EXPECT_THAT(snapshots.out, HasSubstr("Committed"));
   CommandResult check = Ctr({"images", "check"});
   EXPECT_THAT(check.out, HasSubstr("complete"));
+  // And a container runs on what ctr pulled, through berth-shim.
+  CommandResult run = Ctr({"run", "--rm", "--runtime", "io.containerd.berth.v1", ref,
+                           "pulled-run", "/bin/busybox", "cat", "/hello.txt"});
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(run.out, "hello\n");
 }
 
 }  // namespace
