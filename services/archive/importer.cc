@@ -218,15 +218,7 @@ absl::StatusOr<std::string> Importer::ReadSmallBlob(const std::string& digest) {
 }
 
 absl::Status Importer::SetLabels(const std::string& digest, const content::Labels& labels) {
-  if (labels.empty()) return absl::OkStatus();
-  metadata::ContentInfo info;
-  info.set_digest(digest);
-  std::vector<std::string> paths;
-  for (const auto& [key, value] : labels) {
-    (*info.mutable_labels())[key] = value;
-    paths.push_back(absl::StrCat("labels.", key));
-  }
-  return stores_.content.Update(ns_, info, paths).status();
+  return stores_.content.SetLabels(ns_, digest, labels);
 }
 
 }  // namespace berth::archive

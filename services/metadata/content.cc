@@ -66,6 +66,19 @@ absl::StatusOr<ContentInfo> ContentMetadata::Info(const std::string& ns,
   return info;
 }
 
+absl::Status ContentMetadata::SetLabels(const std::string& ns, const std::string& digest,
+                                      const content::Labels& labels) {
+  if (labels.empty()) return absl::OkStatus();
+  ContentInfo info;
+  info.set_digest(digest);
+  std::vector<std::string> paths;
+  for (const auto& [key, value] : labels) {
+    (*info.mutable_labels())[key] = value;
+    paths.push_back(absl::StrCat("labels.", key));
+  }
+  return Update(ns, info, paths).status();
+}
+
 absl::StatusOr<ContentInfo> ContentMetadata::Update(const std::string& ns,
                                                     const ContentInfo& info,
                                                     const std::vector<std::string>& paths) {

@@ -108,6 +108,9 @@ class ContentMetadata {
   // Labels only: paths "labels" or "labels.<k>" (none = all labels). InvalidArgument otherwise.
   absl::StatusOr<ContentInfo> Update(const std::string& ns, const ContentInfo& info,
                                      const std::vector<std::string>& paths);
+  // Sets (adds or replaces) these labels on the record of `digest`, keeping the others.
+  absl::Status SetLabels(const std::string& ns, const std::string& digest,
+                         const content::Labels& labels);
   // Every record of `ns` in digest order until fn returns false.
   absl::Status Walk(const std::string& ns, const std::function<bool(const ContentInfo&)>& fn);
   // Removes the blob from `ns` (the bytes go at the next GC). NotFound.

@@ -114,15 +114,7 @@ absl::Status StoreBytes(const LeaseScope& scope, const std::string& digest,
 
 absl::Status SetLabels(const LeaseScope& scope, const std::string& digest,
                        const content::Labels& labels) {
-  if (labels.empty()) return absl::OkStatus();
-  metadata::ContentInfo info;
-  info.set_digest(digest);
-  std::vector<std::string> paths;
-  for (const auto& [key, value] : labels) {
-    (*info.mutable_labels())[key] = value;
-    paths.push_back(absl::StrCat("labels.", key));
-  }
-  return scope.content.Update(scope.ns, info, paths).status();
+  return scope.content.SetLabels(scope.ns, digest, labels);
 }
 
 }  // namespace berth::pull

@@ -101,11 +101,8 @@ absl::StatusOr<bool> Unpacker::ApplyLayer(metadata::SnapshotStore& store,
 
 absl::Status Unpacker::LabelConfig(const std::string& ns, const std::string& config_digest,
                                    const std::string& snapshotter, const std::string& chain_id) {
-  std::string label = absl::StrCat(kGcRefSnapshotPrefix, snapshotter);
-  metadata::ContentInfo info;
-  info.set_digest(config_digest);
-  (*info.mutable_labels())[label] = chain_id;
-  return content_.Update(ns, info, {absl::StrCat("labels.", label)}).status();
+  return content_.SetLabels(ns, config_digest,
+                            {{absl::StrCat(kGcRefSnapshotPrefix, snapshotter), chain_id}});
 }
 
 void RegisterUnpackPlugin(plugins::Registry& registry) {
