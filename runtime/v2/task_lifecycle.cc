@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "plugins/base/file_util.h"
 #include "plugins/base/log.h"
 #include "plugins/base/status_macros.h"
@@ -62,7 +63,7 @@ absl::StatusOr<std::shared_ptr<ShimTask>> TaskManager::StartTask(const std::stri
   ASSIGN_OR_RETURN(UniqueFd log_fd, OpenShimLog(bundle));
   std::string stdin_any = topts.type_url().empty() ? "" : topts.SerializeAsString();
   ASSIGN_OR_RETURN(std::string address, StartShim(binary, bundle, options_.env, stdin_any));
-  RETURN_IF_ERROR(WriteFileAtomic(bundle.File("shim-binary-path"), binary, 0600));
+  RETURN_IF_ERROR(bundle.WriteFile("shim-binary-path", binary));
   ASSIGN_OR_RETURN(std::unique_ptr<ttrpc::Client> client,
                    ttrpc::Client::Connect(address, loop_.get()));
   auto task = std::make_shared<ShimTask>(bundle, options.runtime, binary, std::move(client));
@@ -133,6 +134,7 @@ void TaskManager::Teardown(const std::shared_ptr<ShimTask>& task) {
 }
 
 void TaskManager::Restore() {
+  absl::Time started = absl::Now();
   std::vector<std::pair<std::string, std::string>> bundles;
   for (const std::string& ns : ListDirs(options_.state_dir)) {
     for (const std::string& id : ListDirs(absl::StrCat(options_.state_dir, "/", ns))) {
@@ -160,7 +162,8 @@ void TaskManager::Restore() {
   }
   if (!bundles.empty()) {
     absl::MutexLock lock(&mu_);
-    BERTH_LOG(INFO) << "restored " << tasks_.size() << " of " << bundles.size() << " tasks";
+    BERTH_LOG(INFO) << "restored " << tasks_.size() << " of " << bundles.size() << " tasks in "
+                    << absl::ToInt64Milliseconds(absl::Now() - started) << " ms";
   }
 }
 

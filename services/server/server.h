@@ -7,12 +7,27 @@
 
 #include <memory>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "plugins/config.h"
 #include "plugins/registry.h"
 
 namespace berth::server {
+
+// The number of gRPC calls in progress (kept by an interceptor on every call).
+class CallCounter {
+ public:
+  void Add(int delta);
+  // True once no call is in progress; false if calls remain after `timeout`.
+  bool WaitIdle(absl::Duration timeout);
+
+ private:
+  absl::Mutex mu_;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 class Server {
  public:
@@ -23,7 +38,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Stops accepting calls, waits up to the grace period for in-flight ones, then shuts down.
+  // Ends long-lived calls (Wait, Subscribe), waits up to the grace period for the calls in
+  // progress, then closes every connection and shuts the plugins down.
   void Stop();
 
  private:
@@ -34,6 +50,7 @@ class Server {
 
   plugins::Config config_;
   std::unique_ptr<plugins::Registry> registry_;
+  CallCounter calls_;  // Outlives grpc_server_ (its interceptors point here).
   std::unique_ptr<grpc::Server> grpc_server_;
   bool stopped_ = false;
 };
