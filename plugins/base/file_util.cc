@@ -104,21 +104,33 @@ absl::Status SyncDir(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode) {
+namespace {
+
+// Temp file, write, (fsync), rename.
+absl::Status ReplaceFile(const std::string& path, absl::string_view data, mode_t mode,
+                         bool sync) {
   std::string temp = absl::StrCat(path, ".tmp-", getpid());
   UniqueFd fd(open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return ErrnoError(errno, "create", temp);
   absl::Status status = WriteAll(fd.get(), data, temp);
-  if (status.ok() && fsync(fd.get()) != 0) status = ErrnoError(errno, "fsync", temp);
+  if (status.ok() && sync && fsync(fd.get()) != 0) status = ErrnoError(errno, "fsync", temp);
   if (status.ok()) status = fd.Close();
   if (status.ok() && rename(temp.c_str(), path.c_str()) != 0) {
     status = ErrnoError(errno, "rename", temp);
   }
-  if (!status.ok()) {
-    unlink(temp.c_str());
-    return status;
-  }
+  if (!status.ok()) unlink(temp.c_str());
+  return status;
+}
+
+}  // namespace
+
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode) {
+  RETURN_IF_ERROR(ReplaceFile(path, data, mode, /*sync=*/true));
   return SyncDir(DirName(path));
+}
+
+absl::Status WriteFileReplace(const std::string& path, absl::string_view data, mode_t mode) {
+  return ReplaceFile(path, data, mode, /*sync=*/false);
 }
 
 absl::Status MkdirAll(const std::string& path, mode_t mode) {

@@ -19,6 +19,11 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 // content survives a crash once this returns: temp file, fsync, rename, fsync of the directory.
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode = 0644);
 
+// The same replacement without the fsyncs, for volatile state (bundles under /run, shim
+// addresses and pids) that a host crash discards anyway: each fsync costs ~8 ms on the disks
+// this runs on, several per container start.
+absl::Status WriteFileReplace(const std::string& path, absl::string_view data, mode_t mode = 0644);
+
 // mkdir -p with `mode` for the directories it creates. OK if the directory exists.
 absl::Status MkdirAll(const std::string& path, mode_t mode = 0755);
 

@@ -99,7 +99,7 @@ class BinaryBackend : public Backend {
                                 const ProcessStdio& stdio) override {
     std::string process_file = JoinPath(bundle_, absl::StrCat(".exec-", exec_id, ".json"));
     std::string pid_file = JoinPath(bundle_, absl::StrCat(".exec-", exec_id, ".pid"));
-    RETURN_IF_ERROR(WriteFileAtomic(process_file, process_json, 0600));
+    RETURN_IF_ERROR(WriteFileReplace(process_file, process_json, 0600));
     absl::StatusOr<Launched> launched = Launch(
         {"exec", "--process", process_file, "--detach", "--pid-file", pid_file}, id, pid_file,
         stdio);
@@ -126,7 +126,7 @@ class BinaryBackend : public Backend {
   absl::Status Resume(const std::string& id) override { return Run({"resume", id}); }
   absl::Status Update(const std::string& id, const std::string& resources_json) override {
     std::string file = JoinPath(bundle_, ".update.json");
-    RETURN_IF_ERROR(WriteFileAtomic(file, resources_json, 0600));
+    RETURN_IF_ERROR(WriteFileReplace(file, resources_json, 0600));
     absl::Status status = Run({"update", "--resources", file, id});
     unlink(file.c_str());
     return status;

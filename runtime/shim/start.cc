@@ -82,7 +82,7 @@ int RunStart(const Flags& flags) {
   }
   absl::StatusOr<UniqueFd> listener = ttrpc::ListenUnix(address);
   if (!listener.ok()) return Fail(listener.status());
-  if (absl::Status written = WriteFileAtomic(JoinPath(flags.bundle, "address"), address, 0600);
+  if (absl::Status written = WriteFileReplace(JoinPath(flags.bundle, "address"), address, 0600);
       !written.ok()) {
     unlink(path->c_str());
     return Fail(written);
@@ -98,7 +98,7 @@ int RunStart(const Flags& flags) {
     RedirectServerStdio(flags.bundle);
     _exit(RunServer(flags, *std::move(listener), std::move(options)));
   }
-  (void)WriteFileAtomic(JoinPath(flags.bundle, "shim.pid"), absl::StrCat(pid), 0600);
+  (void)WriteFileReplace(JoinPath(flags.bundle, "shim.pid"), absl::StrCat(pid), 0600);
   printf("%s", address.c_str());
   fflush(stdout);
   return 0;

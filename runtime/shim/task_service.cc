@@ -126,7 +126,7 @@ absl::StatusOr<shimapi::CreateTaskResponse> TaskService::Create(
   if (!request.checkpoint().empty()) return Unimplemented("berth-shim cannot restore checkpoints");
   containerd::runc::v1::Options options = ParseOptions(request.options(), stdin_options_);
   // `delete` (after a shim crash) needs the options to find the runtime and its root.
-  RETURN_IF_ERROR(WriteFileAtomic(JoinPath(flags_.bundle, "options.pb"),
+  RETURN_IF_ERROR(WriteFileReplace(JoinPath(flags_.bundle, "options.pb"),
                                   options.SerializeAsString(), 0600));
   backend_ = NewBackend(options, flags_.ns, flags_.bundle);
 

@@ -54,27 +54,7 @@ absl::StatusOr<Bundle> Bundle::Create(const std::string& state_dir, const std::s
 std::string Bundle::File(absl::string_view name) const { return absl::StrCat(path_, "/", name); }
 
 absl::Status Bundle::WriteFile(absl::string_view name, absl::string_view data) const {
-  std::string path = File(name);
-  std::string temp = absl::StrCat(path, ".tmp");
-  UniqueFd fd(open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd.valid()) return ErrnoError(errno, "create", temp);
-  for (size_t done = 0; done < data.size();) {
-    ssize_t n = write(fd.get(), data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int error = errno;
-      unlink(temp.c_str());
-      return ErrnoError(error, "write", temp);
-    }
-    done += static_cast<size_t>(n);
-  }
-  fd.Reset();
-  if (rename(temp.c_str(), path.c_str()) != 0) {
-    int error = errno;
-    unlink(temp.c_str());
-    return ErrnoError(error, "rename", temp);
-  }
-  return absl::OkStatus();
+  return WriteFileReplace(File(name), data, 0600);
 }
 
 absl::Status Bundle::Delete() const {
