@@ -514,7 +514,7 @@ TEST_F(MetadataTest, LeaseCreateListDelete) {
   // ctr's random ids ("<nanos>-<url-safe base64>") may hold "--" or "_-": containerd takes them.
   Lease random_id;
   random_id.set_id("736509250--UUD");
-  EXPECT_TRUE(leases_->Create("ns", random_id).ok());
+  EXPECT_TRUE(leases_->Create("ids", random_id).ok());
   bad.set_id("");
   EXPECT_CODE(leases_->Create("ns", bad).status(), kInvalidArgument);
 
