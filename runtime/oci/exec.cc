@@ -53,7 +53,7 @@ absl::Status Grandchild(const ExecChild& c) {
     close(c.console_fd);
   }
   return FinalizeAndExec(c.options->process, c.seccomp, c.options->preserve_fds,
-                         (c.ns_flags & CLONE_NEWUSER) == 0);
+                         (c.ns_flags & CLONE_NEWUSER) == 0, c.sync_fd);
 }
 
 [[noreturn]] void Intermediate(const ExecChild& c) {

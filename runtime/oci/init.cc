@@ -193,9 +193,14 @@ std::vector<std::string> WithHome(const Process& p) {
 }  // namespace
 
 absl::Status FinalizeAndExec(const Process& process, const Seccomp* seccomp, int preserve_fds,
-                             bool setgroups_allowed) {
+                             bool setgroups_allowed, int report_fd) {
+  // An fd inherited from the caller (or leaked by the runtime) on a host directory would let
+  // process.cwd or process.args[0] reach the host through /proc/self/fd/N (CVE-2024-21626):
+  // close them all before resolving either, and check that the cwd is inside the root.
+  CloseFdsExcept(3 + preserve_fds, report_fd);
   RETURN_IF_ERROR(SetRlimits(process.rlimits));
   if (chdir(process.cwd.c_str()) != 0) return ErrnoError(errno, "chdir", process.cwd);
+  RETURN_IF_ERROR(CheckCwdInsideRoot(process.cwd));
   Process final_process = process;
   final_process.env = WithHome(process);
   // Without no_new_privs, loading seccomp needs CAP_SYS_ADMIN: load it before dropping caps.
@@ -225,7 +230,7 @@ void RunInit(const InitContext& ctx) {
   }
   const Seccomp* seccomp = ctx.spec->linux.seccomp ? &*ctx.spec->linux.seccomp : nullptr;
   absl::Status s = FinalizeAndExec(*ctx.spec->process, seccomp, ctx.preserve_fds,
-                                   /*setgroups_allowed=*/true);
+                                   /*setgroups_allowed=*/true, *start_fd);
   (void)sync::Send(*start_fd, sync::kError, s.message());
   _exit(1);
 }

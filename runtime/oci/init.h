@@ -30,8 +30,9 @@ struct InitContext {
 [[noreturn]] void RunInit(const InitContext& ctx);
 
 // Steps shared with exec: rlimits, user, capabilities, no_new_privs, seccomp, cwd, fds and
-// the execve. `seccomp` may be null.
+// the execve. `seccomp` may be null. Every fd but 0-2, the --preserve-fds ones and
+// `report_fd` (the socket errors are reported on, close-on-exec) is closed first.
 absl::Status FinalizeAndExec(const Process& process, const Seccomp* seccomp, int preserve_fds,
-                             bool setgroups_allowed);
+                             bool setgroups_allowed, int report_fd);
 
 }  // namespace berth::oci

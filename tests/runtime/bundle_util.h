@@ -86,7 +86,8 @@ class Bundle {
     RunCommand(absl::StrCat("cp /usr/bin/busybox ", rootfs, "/bin/busybox"));
     for (const char* applet : {"sh", "true", "false", "cat", "ls", "id", "hostname", "mount",
                                "echo", "sleep", "ps", "grep", "head", "dd", "ulimit", "touch",
-                               "stat", "readlink", "tr", "wc", "sort", "seq", "yes", "nproc", "mkdir", "tty", "cut", "sed"}) {
+                               "stat", "readlink", "tr", "wc", "sort", "seq", "yes", "nproc",
+                               "mkdir", "tty", "cut", "sed", "stty"}) {
       std::string link = absl::StrCat(rootfs, "/bin/", applet);
       (void)symlink("busybox", link.c_str());
     }

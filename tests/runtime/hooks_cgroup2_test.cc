@@ -105,6 +105,23 @@ TEST_F(HooksCgroup2Test, Cgroup2MissingControllerIsAClearError) {
   EXPECT_NE(r.output.find("\n0\n"), std::string::npos) << r.output;
 }
 
+// On this host the cgroup2 hierarchy holds only hugetlb (memory, pids and cpu are bound to v1
+// hierarchies, so no v2 mount can enable them): the v2 manager's limit writing is shown with
+// hugetlb, which takes the same path as memory.max, pids.max and cpu.max.
+TEST_F(HooksCgroup2Test, Cgroup2WritesLimits) {
+  Bundle b;
+  b.config()["linux"]["resources"] = {
+      {"hugepageLimits", {{{"pageSize", "2MB"}, {"limit", 4194304}}}}};
+  b.config()["linux"]["cgroupsPath"] = "/berth-v2-limits";
+  b.SetArgs({"sleep", "1000"});
+  b.Write();
+  CommandResult r = InCgroup2(absl::StrCat(
+      berth_, " run -d -b ", b.dir(), " v2l >/dev/null 2>&1 </dev/null && "
+      "cat /sys/fs/cgroup/berth-v2-limits/hugetlb.2MB.max && ",
+      berth_, " delete -f v2l && ls /sys/fs/cgroup | grep -c berth-v2-limits"));
+  EXPECT_EQ(r.output, "4194304\n0\n");
+}
+
 TEST_F(HooksCgroup2Test, StatsAndOomNotificationThroughTheLibrary) {
   Bundle b;
   b.config()["linux"]["resources"]["memory"] = {{"limit", 16 << 20}, {"swap", 16 << 20}};

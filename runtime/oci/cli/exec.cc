@@ -82,9 +82,14 @@ void SetupExec(CLI::App& cmd, const Globals& g, VerbRun* run) {
   cmd.add_option("--pid-file", f->pid_file, "file to write the process id to");
   cmd.add_option("--cwd", f->cwd, "current working directory in the container");
   cmd.add_option("-u,--user", f->user, "UID (format: <uid>[:<gid>])");
-  cmd.add_option("-e,--env", f->env, "set environment variables");
-  cmd.add_option("-c,--cap", f->caps, "add a capability to the bounding set for the process");
-  cmd.add_option("-g,--additional-gids", f->additional_gids, "additional gids");
+  // Like runc's repeatable flags, each occurrence takes one value (`--cap X id cmd` must not
+  // swallow the id and the command).
+  cmd.add_option("-e,--env", f->env, "set environment variables")
+      ->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd.add_option("-c,--cap", f->caps, "add a capability to the bounding set for the process")
+      ->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd.add_option("-g,--additional-gids", f->additional_gids, "additional gids")
+      ->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd.add_flag("-t,--tty", f->tty, "allocate a pseudo-TTY");
   cmd.add_flag("-d,--detach", f->detach, "detach from the container's process");
   cmd.add_flag("--no-new-privs", f->no_new_privs, "set the no new privileges value");

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "plugins/base/log.h"
 #include "runtime/oci/cli/cli.h"
+#include "runtime/oci/linux/sealed_exe.h"
 #include "runtime/oci/state_store.h"
 
 namespace berth::oci::cli {
@@ -64,8 +65,25 @@ void ReportError(const Globals& g, absl::string_view message) {
   fprintf(stderr, "berth-runtime: %.*s\n", static_cast<int>(message.size()), message.data());
 }
 
+// Verbs that fork processes into a container: they must run from a sealed binary. Matching
+// any argument errs on the safe side (an option value that happens to be a verb name).
+bool StartsContainerProcesses(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "create" || arg == "run" || arg == "exec") return true;
+  }
+  return false;
+}
+
 int Main(int argc, char** argv) {
   log::SetProgramName("berth-runtime");
+  if (StartsContainerProcesses(argc, argv)) {
+    if (absl::Status s = ReexecSealed(argv); !s.ok()) {
+      fprintf(stderr, "berth-runtime: %.*s\n", static_cast<int>(s.message().size()),
+              s.message().data());
+      return 1;
+    }
+  }
   CLI::App app("berth-runtime: an OCI container runtime (runc-compatible command line)",
                "berth-runtime");
   app.require_subcommand(1);

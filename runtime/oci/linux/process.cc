@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -74,6 +75,24 @@ absl::StatusOr<std::string> LookPath(const std::string& file, const std::vector<
 
 void CloexecFrom(int first) {
   syscall(SYS_close_range, static_cast<unsigned>(first), ~0U, CLOSE_RANGE_CLOEXEC);
+}
+
+void CloseFdsExcept(int first, int keep) {
+  if (keep < first) {
+    syscall(SYS_close_range, static_cast<unsigned>(first), ~0U, 0);
+    return;
+  }
+  if (keep > first) syscall(SYS_close_range, static_cast<unsigned>(first), keep - 1U, 0);
+  syscall(SYS_close_range, keep + 1U, ~0U, 0);
+}
+
+absl::Status CheckCwdInsideRoot(const std::string& cwd) {
+  char buf[PATH_MAX];
+  if (syscall(SYS_getcwd, buf, sizeof(buf)) < 0 || buf[0] != '/') {
+    return absl::PermissionDeniedError(
+        absl::StrCat("process.cwd `", cwd, "` is outside the container's root filesystem"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ExecProcess(const Process& process) {

@@ -24,6 +24,13 @@ absl::StatusOr<std::string> LookPath(const std::string& file, const std::vector<
 // Marks every fd from `first` up close-on-exec (fds below are 0-2 and --preserve-fds).
 void CloexecFrom(int first);
 
+// Closes every fd from `first` up except `keep`.
+void CloseFdsExcept(int first, int keep);
+
+// After chdir(process.cwd): fails unless the cwd is reachable from the process's root (a cwd
+// reached through a host fd is not: the kernel reports it as "(unreachable)").
+absl::Status CheckCwdInsideRoot(const std::string& cwd);
+
 // execve of the process. Returns only on error.
 absl::Status ExecProcess(const Process& process);
 

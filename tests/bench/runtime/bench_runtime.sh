@@ -4,7 +4,7 @@
 #
 #   sudo tests/bench/runtime/bench_runtime.sh [-r RUNS] [-w WARMUP]
 #
-# Env: BERTH_RUNTIME (default: build-oci/runtime/oci/berth-runtime, then build/...),
+# Env: BERTH_RUNTIME (default: build-oci/, build-rt/, then build/ runtime/oci/berth-runtime),
 #      FLOOR_C (optional path to a floor.c to compile and time as the C floor).
 # crun 1.8 refuses this hybrid cgroup host, so crun runs in a private mount namespace with the
 # cgroup2 mount hidden; berth-runtime is also timed through that same wrapper so the wrapper's
@@ -28,7 +28,8 @@ BUSYBOX=$(command -v busybox) || { echo "needs busybox (busybox-static)" >&2; ex
 
 REPO=$(cd "$(dirname "$0")/../../.." && pwd)
 BERTH=${BERTH_RUNTIME:-}
-for candidate in "$REPO/build-oci/runtime/oci/berth-runtime" "$REPO/build/runtime/oci/berth-runtime"; do
+for candidate in "$REPO/build-oci/runtime/oci/berth-runtime" "$REPO/build-rt/runtime/oci/berth-runtime" \
+    "$REPO/build/runtime/oci/berth-runtime"; do
   [[ -z $BERTH && -x $candidate ]] && BERTH=$candidate
 done
 [[ -x $BERTH ]] || { echo "berth-runtime not found; set BERTH_RUNTIME" >&2; exit 1; }
