@@ -3,6 +3,8 @@
 // already there, and a layer whose diff id does not match its config leaves no snapshot.
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -57,6 +59,28 @@ TEST_F(UnpackTest, LoadUnpacksIntoChainIdsAndCtrRunsTheImage) {
   CommandResult again = Berthctl({"image", "unpack", "busybox"});
   ASSERT_TRUE(again.ok()) << again.Describe();
   EXPECT_THAT(again.out, HasSubstr(absl::StrCat(chain[1], " (0 layers applied, 2 reused)")));
+}
+
+TEST_F(UnpackTest, CtrImportUnpacksAndCtrImagesMountShowsTheRootfs) {
+  CommandResult import = Ctr({"images", "import", Image("busybox-oci.tar")});  // unpacks
+  ASSERT_TRUE(import.ok()) << import.Describe();
+  std::vector<std::string> chain = ExpectedChainIds(DiffIds());
+  std::string snapshots = Snapshots("overlayfs");
+  for (const std::string& id : chain) EXPECT_THAT(snapshots, HasSubstr(id));
+
+  std::string dir = Temp("mnt");
+  std::filesystem::create_directories(dir);
+  CommandResult mount = Ctr({"images", "mount", "docker.io/library/busybox:latest", dir});
+  ASSERT_TRUE(mount.ok()) << mount.Describe();
+  {
+    std::ifstream hello(dir + "/hello.txt");  // closed before the unmount
+    std::string text((std::istreambuf_iterator<char>(hello)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, "hello\n");
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir + "/bin/busybox"));
+  CommandResult unmount = Ctr({"images", "unmount", "--rm", dir});
+  EXPECT_TRUE(unmount.ok()) << unmount.Describe();
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bin/busybox"));
 }
 
 TEST_F(UnpackTest, NoUnpackThenUnpackIntoNative) {
