@@ -5,6 +5,7 @@
 #include "plugins/base/status_macros.h"
 #include "plugins/types.h"
 #include "services/common/grpc_service.h"
+#include "services/common/raw_unary.h"
 #include "services/common/grpc_status.h"
 #include "services/common/list_filter.h"
 #include "services/events/exchange.h"
@@ -27,19 +28,27 @@ absl::StatusOr<std::function<bool(const Container&)>> ContainerFilter(
   });
 }
 
-class ContainersService final : public api::Containers::Service, public GrpcService {
+// Get, the hot unary call, runs on the callback API (raw_unary.h); the rest is synchronous.
+class ContainersService final
+    : public api::Containers::WithRawCallbackMethod_Get<api::Containers::Service>,
+      public GrpcService {
  public:
   ContainersService(metadata::ContainerStore& store, events::Exchange& exchange)
       : store_(store), exchange_(exchange) {}
   grpc::Service* service() override { return this; }
 
-  grpc::Status Get(grpc::ServerContext* context, const api::GetContainerRequest* request,
-                   api::GetContainerResponse* response) override {
-    return ToGrpc([&]() -> absl::Status {
-      ASSIGN_OR_RETURN(std::string ns, RequireNamespace(*context));
-      ASSIGN_OR_RETURN(*response->mutable_container(), store_.Get(ns, request->id()));
-      return absl::OkStatus();
-    }());
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
+                                const grpc::ByteBuffer* raw_request,
+                                grpc::ByteBuffer* raw_response) override {
+    return RawUnary<api::GetContainerRequest, api::GetContainerResponse>(
+        context, raw_request, raw_response,
+        [&](const api::GetContainerRequest& request, api::GetContainerResponse& response) {
+          return ToGrpc([&]() -> absl::Status {
+            ASSIGN_OR_RETURN(std::string ns, RequireNamespace(*context));
+            ASSIGN_OR_RETURN(*response.mutable_container(), store_.Get(ns, request.id()));
+            return absl::OkStatus();
+          }());
+        });
   }
 
   grpc::Status List(grpc::ServerContext* context, const api::ListContainersRequest* request,

@@ -3,6 +3,7 @@
 #include "containerd/services/version/v1/version.grpc.pb.h"
 #include "plugins/types.h"
 #include "services/common/grpc_service.h"
+#include "services/common/raw_unary.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0"
@@ -16,14 +17,20 @@ namespace {
 
 namespace api = containerd::services::version::v1;
 
-class VersionService final : public api::Version::Service, public GrpcService {
+class VersionService final
+    : public api::Version::WithRawCallbackMethod_Version<api::Version::Service>,
+      public GrpcService {
  public:
   grpc::Service* service() override { return this; }
-  grpc::Status Version(grpc::ServerContext*, const google::protobuf::Empty*,
-                       api::VersionResponse* response) override {
-    response->set_version(BerthVersion());
-    response->set_revision(BerthRevision());
-    return grpc::Status::OK;
+  grpc::ServerUnaryReactor* Version(grpc::CallbackServerContext* context,
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override {
+    return RawUnary<google::protobuf::Empty, api::VersionResponse>(
+        context, request, response, [](const google::protobuf::Empty&, api::VersionResponse& out) {
+          out.set_version(BerthVersion());
+          out.set_revision(BerthRevision());
+          return grpc::Status::OK;
+        });
   }
 };
 
