@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "containerd/services/diff/v1/diff.grpc.pb.h"
+#include "containerd/services/leases/v1/leases.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "plugins/base/temp_dir.h"
 #include "snapshotter/mount_util.h"
@@ -56,8 +57,21 @@ TEST(ProxySnapshotterTest, UnpackMountAndReadThroughExternalSnapshotter) {
   grpc::Status wrote = WriteBlob(channel, "default", layer, digest);
   ASSERT_TRUE(wrote.ok()) << StatusText(wrote);
 
+  // The snapshots live under a lease, as a client's unpack does: the collector takes
+  // unreferenced snapshots, active ones included.
+  auto leases = containerd::services::leases::v1::Leases::NewStub(channel);
+  containerd::services::leases::v1::CreateRequest lease_request;
+  lease_request.set_id("proxy-test");
+  containerd::services::leases::v1::CreateResponse lease_response;
+  ASSERT_TRUE(leases->Create(NamespacedContext("default").get(), lease_request, &lease_response)
+                  .ok());
+  auto leased = [] {
+    auto context = NamespacedContext("default");
+    context->AddMetadata("containerd-lease", "proxy-test");
+    return context;
+  };
   auto snapshots = snapshots_api::Snapshots::NewStub(channel);
-  auto context = NamespacedContext("default");
+  auto context = leased();
   snapshots_api::PrepareSnapshotRequest prepare;
   prepare.set_snapshotter("ext");
   prepare.set_key("extract-1 layer");
@@ -78,7 +92,7 @@ TEST(ProxySnapshotterTest, UnpackMountAndReadThroughExternalSnapshotter) {
   EXPECT_EQ(applied.applied().media_type(), "application/vnd.oci.image.layer.v1.tar");
   EXPECT_TRUE(applied.applied().digest().rfind("sha256:", 0) == 0);
 
-  context = NamespacedContext("default");
+  context = leased();
   snapshots_api::CommitSnapshotRequest commit;
   commit.set_snapshotter("ext");
   commit.set_name("layer");
@@ -87,7 +101,7 @@ TEST(ProxySnapshotterTest, UnpackMountAndReadThroughExternalSnapshotter) {
   status = snapshots->Commit(context.get(), commit, &empty);
   ASSERT_TRUE(status.ok()) << StatusText(status);
 
-  context = NamespacedContext("default");
+  context = leased();
   snapshots_api::ViewSnapshotRequest view;
   view.set_snapshotter("ext");
   view.set_key("rootfs-view");

@@ -16,7 +16,9 @@ namespace berth::testutil {
 namespace snapshots_api = containerd::services::snapshots::v1;
 namespace content_api = containerd::services::content::v1;
 
-// Writes `data` as a blob with digest `digest` into namespace `ns` (ref "test-<digest>").
+// Writes `data` as a blob with digest `digest` into namespace `ns` (ref "test-<digest>"),
+// labelled containerd.io/gc.root: an unreferenced blob is the collector's to take (the start-up
+// collection runs 100 ms after the daemon starts), and the tests apply it afterwards.
 inline grpc::Status WriteBlob(const std::shared_ptr<grpc::Channel>& channel, const std::string& ns,
                               const std::string& data, const std::string& digest) {
   auto stub = content_api::Content::NewStub(channel);
@@ -39,6 +41,7 @@ inline grpc::Status WriteBlob(const std::shared_ptr<grpc::Channel>& channel, con
   request.set_total(static_cast<int64_t>(data.size()));
   request.set_offset(static_cast<int64_t>(data.size()));
   request.set_expected(digest);
+  (*request.mutable_labels())["containerd.io/gc.root"] = "2026-01-01T00:00:00Z";
   if (!stream->Write(request)) return stream->Finish();
   stream->Read(&response);
   stream->WritesDone();
