@@ -18,7 +18,12 @@ using ::testing::UnorderedElementsAre;
 class SnapshotsServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto daemon = TestDaemon::Start();
+    // These snapshots are held by nothing (no lease, container or image), so the collector
+    // may take them; its start-up run is put off, so it cannot race the test.
+    DaemonOptions options;
+    options.config_text =
+        "version = 2\n[plugins.\"io.containerd.gc.v1.scheduler\"]\nstartup_delay = \"1h\"\n";
+    auto daemon = TestDaemon::Start(options);
     ASSERT_TRUE(daemon.ok()) << daemon.status();
     daemon_ = std::move(*daemon);
     channel_ = daemon_->NewChannel();
