@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
-#include "tests/shim/shim_env.h"
+#include "tests/shim/shim_fixture.h"
 #include "tests/tasks/task_env.h"
 #include "tests/testutil/grpc_client.h"
 #include "tests/testutil/process.h"
@@ -23,52 +23,14 @@ namespace {
 using tasks_test::BusyboxRootfs;
 using tasks_test::TaskClient;
 
-class ShimCtrTest : public ::testing::Test {
+class ShimCtrTest : public ShimFixture {
  protected:
-  void SetUp() override {
-    if (std::string why = MissingPrerequisite(); !why.empty()) GTEST_SKIP() << why;
-    PutShimOnPath();
-    auto daemon = testutil::TestDaemon::Start();
-    ASSERT_TRUE(daemon.ok()) << daemon.status();
-    daemon_ = *std::move(daemon);
-    auto rootfs = BusyboxRootfs::Create();
-    ASSERT_TRUE(rootfs.ok()) << rootfs.status();
-    rootfs_ = *std::move(rootfs);
-    ns_ = tasks_test::UniqueNamespace("shim-ctr");
-    fifo_dir_ = absl::StrCat(daemon_->dir(), "/fifo");
-    client_ = std::make_unique<TaskClient>(daemon_->NewChannel(), ns_);
-  }
-
-  void TearDown() override {
-    if (client_ != nullptr) client_->CleanupAll();
-    if (daemon_ != nullptr) {
-      (void)daemon_->Stop();
-      EXPECT_EQ(KillShims(daemon_->address()), 0) << "shims outlived their tasks";
-    }
-    if (!ns_.empty()) tasks_test::RemoveNamespaceCgroups(ns_);
-  }
-
-  testutil::CommandResult Ctr(std::vector<std::string> args) {
-    std::vector<std::string> argv = {"/usr/bin/ctr", "-a", daemon_->address(), "-n", ns_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto result = testutil::RunCommand(
-        argv, {.timeout = std::chrono::seconds(30),
-               .env = {"CONTAINERD_ADDRESS=", "CONTAINERD_NAMESPACE="}});
-    EXPECT_TRUE(result.ok()) << result.status();
-    return *result;
-  }
+  void SetUp() override { StartShimDaemon("shim-ctr"); }
 
   // `ctr run` with the berth runtime and the test's rootfs.
   testutil::CommandResult Run(std::vector<std::string> flags, const std::string& id,
                               std::vector<std::string> args) {
-    // --rootfs is a flag: the rootfs path takes the image's place among the arguments.
-    std::vector<std::string> argv = {"run", "--runtime", kBerthRuntime, "--fifo-dir", fifo_dir_};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    argv.push_back("--rootfs");
-    argv.push_back(rootfs_->path());
-    argv.push_back(id);
-    argv.insert(argv.end(), args.begin(), args.end());
-    return Ctr(argv);
+    return RunWith(kBerthRuntime, std::move(flags), id, std::move(args));
   }
 
   // The STATUS column of `ctr t ls` for `id` ("" if absent), and its PID.
@@ -82,10 +44,6 @@ class ShimCtrTest : public ::testing::Test {
     return {"", ""};
   }
 
-  std::unique_ptr<testutil::TestDaemon> daemon_;
-  std::unique_ptr<BusyboxRootfs> rootfs_;
-  std::unique_ptr<TaskClient> client_;
-  std::string ns_, fifo_dir_;
 };
 
 TEST_F(ShimCtrTest, RunRmEchoHiAndExitCodes) {

@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
-#include "tests/shim/shim_env.h"
+#include "tests/shim/shim_fixture.h"
 #include "tests/tasks/task_env.h"
 #include "tests/testutil/grpc_client.h"
 #include "tests/testutil/process.h"
@@ -34,49 +34,18 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-class ShimDaemonTest : public ::testing::Test {
+class ShimDaemonTest : public ShimFixture {
  protected:
-  void SetUp() override {
-    if (std::string why = MissingPrerequisite(); !why.empty()) GTEST_SKIP() << why;
-    PutShimOnPath();
-    auto daemon = testutil::TestDaemon::Start();
-    ASSERT_TRUE(daemon.ok()) << daemon.status();
-    daemon_ = *std::move(daemon);
-    auto rootfs = BusyboxRootfs::Create();
-    ASSERT_TRUE(rootfs.ok()) << rootfs.status();
-    rootfs_ = *std::move(rootfs);
-    ns_ = tasks_test::UniqueNamespace("shim-daemon");
-    fifo_dir_ = absl::StrCat(daemon_->dir(), "/fifo");
-    client_ = std::make_unique<TaskClient>(daemon_->NewChannel(), ns_);
-  }
+  void SetUp() override { StartShimDaemon("shim-daemon"); }
 
   void TearDown() override {
     if (daemon_ != nullptr && !daemon_->Running()) (void)daemon_->StartProcess();
-    if (client_ != nullptr) client_->CleanupAll();
-    if (daemon_ != nullptr) {
-      (void)daemon_->Stop();
-      EXPECT_EQ(KillShims(daemon_->address()), 0) << "shims outlived their tasks";
-    }
-    if (!ns_.empty()) tasks_test::RemoveNamespaceCgroups(ns_);
-  }
-
-  testutil::CommandResult Ctr(std::vector<std::string> args) {
-    std::vector<std::string> argv = {"/usr/bin/ctr", "-a", daemon_->address(), "-n", ns_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto result = testutil::RunCommand(
-        argv, {.timeout = std::chrono::seconds(30),
-               .env = {"CONTAINERD_ADDRESS=", "CONTAINERD_NAMESPACE="}});
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? *result : testutil::CommandResult{};
+    ShimFixture::TearDown();
   }
 
   testutil::CommandResult Run(const std::string& runtime, std::vector<std::string> flags,
                               const std::string& id, std::vector<std::string> args) {
-    std::vector<std::string> argv = {"run", "--runtime", runtime, "--fifo-dir", fifo_dir_};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    argv.insert(argv.end(), {"--rootfs", rootfs_->path(), id});
-    argv.insert(argv.end(), args.begin(), args.end());
-    return Ctr(argv);
+    return RunWith(runtime, std::move(flags), id, std::move(args));
   }
 
   // `ctr t ls`: id -> {pid, status}.
@@ -91,10 +60,6 @@ class ShimDaemonTest : public ::testing::Test {
     return rows;
   }
 
-  std::unique_ptr<testutil::TestDaemon> daemon_;
-  std::unique_ptr<BusyboxRootfs> rootfs_;
-  std::unique_ptr<TaskClient> client_;
-  std::string ns_, fifo_dir_;
 };
 
 // gRPC's graceful shutdown waited for every connected client to answer its GOAWAY ping; this

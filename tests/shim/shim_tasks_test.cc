@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "tests/shim/shim_env.h"
+#include "tests/shim/shim_fixture.h"
 #include "tests/tasks/task_env.h"
 #include "tests/testutil/grpc_client.h"
 #include "tests/testutil/test_daemon.h"
@@ -23,28 +23,11 @@ using tasks_test::TaskClient;
 using testutil::StatusText;
 namespace tasks_api = containerd::services::tasks::v1;
 
-class ShimTasksTest : public ::testing::Test {
+class ShimTasksTest : public ShimFixture {
  protected:
   void SetUp() override {
-    if (std::string why = MissingPrerequisite(); !why.empty()) GTEST_SKIP() << why;
-    PutShimOnPath();
-    auto daemon = testutil::TestDaemon::Start();
-    ASSERT_TRUE(daemon.ok()) << daemon.status();
-    daemon_ = *std::move(daemon);
-    auto rootfs = BusyboxRootfs::Create();
-    ASSERT_TRUE(rootfs.ok()) << rootfs.status();
-    rootfs_ = *std::move(rootfs);
-    ns_ = tasks_test::UniqueNamespace("shim-tasks");
-    Connect();
-  }
-
-  void TearDown() override {
-    if (client_ != nullptr) client_->CleanupAll();
-    if (daemon_ != nullptr) {
-      (void)daemon_->Stop();
-      EXPECT_EQ(KillShims(daemon_->address()), 0) << "shims outlived their tasks";
-    }
-    if (!ns_.empty()) tasks_test::RemoveNamespaceCgroups(ns_);
+    StartShimDaemon("shim-tasks");
+    if (daemon_ != nullptr) Connect();
   }
 
   void Connect() {
@@ -84,11 +67,7 @@ class ShimTasksTest : public ::testing::Test {
     return {waited.exit_status(), text};
   }
 
-  std::unique_ptr<testutil::TestDaemon> daemon_;
-  std::unique_ptr<BusyboxRootfs> rootfs_;
-  std::unique_ptr<TaskClient> client_;
   std::unique_ptr<BerthContainers> containers_;
-  std::string ns_;
 };
 
 TEST_F(ShimTasksTest, BinaryNameRunc) {
