@@ -1,5 +1,9 @@
 #include "services/metadata/db.h"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "plugins/base/rocksdb_status.h"
@@ -41,6 +45,17 @@ absl::StatusOr<std::optional<std::string>> Txn::Get(absl::string_view key) {
 
 absl::StatusOr<std::optional<std::string>> Txn::GetShared(absl::string_view key) {
   return Read(key, /*exclusive=*/false);
+}
+
+absl::StatusOr<bool> Txn::Peek(absl::string_view key) {
+  std::string value;
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot_;
+  rocksdb::Status status = txn_ != nullptr ? txn_->Get(read, ToSlice(key), &value)
+                                           : db_->Get(read, ToSlice(key), &value);
+  if (status.IsNotFound()) return false;
+  if (!status.ok()) return FromRocksDb(status, "metadata read");
+  return true;
 }
 
 absl::StatusOr<std::optional<std::string>> Txn::Read(absl::string_view key, bool exclusive) {
@@ -142,6 +157,9 @@ absl::Status Db::Update(absl::FunctionRef<absl::Status(Txn&)> fn) {
   // first attempts, which themselves fall back here, so it wins within a few rounds.
   std::lock_guard<std::mutex> lock(retry_mu_);
   for (int attempt = 0; attempt < kMaxConflictRetries && IsConflict(status); ++attempt) {
+    // Back off before retrying: a first attempt that waits for a lock this retrier just
+    // released needs a moment to take it, or the retrier re-takes it and loses again.
+    std::this_thread::sleep_for(std::chrono::microseconds(50 << std::min(attempt, 6)));
     status = TryUpdate(fn);
   }
   return status;

@@ -34,6 +34,9 @@ class Txn {
   // Like Get, but an Update takes a shared lock: many transactions may hold it at once, and a
   // transaction that Gets the key exclusively waits for them. For keys most writers only check.
   absl::StatusOr<std::optional<std::string>> GetShared(absl::string_view key);
+  // Whether `key` exists now (this transaction's writes included), without taking a lock: a
+  // hint for choosing between GetShared and Get, never a basis for a write.
+  absl::StatusOr<bool> Peek(absl::string_view key);
   // Writes; FailedPrecondition in a read-only (View) transaction.
   absl::Status Put(absl::string_view key, absl::string_view value);
   absl::Status Delete(absl::string_view key);

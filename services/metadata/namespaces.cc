@@ -22,8 +22,12 @@ std::string FirstKind(absl::string_view key, absl::string_view prefix) {
 absl::Status EnsureNamespace(Txn& txn, absl::string_view ns) {
   std::string key = NamespaceKey(ns);
   // Shared: creates in one namespace must not queue behind each other's commit and fsync;
-  // Delete reads the key exclusively, so it still excludes them.
-  ASSIGN_OR_RETURN(std::optional<std::string> existing, txn.GetShared(key));
+  // Delete reads the key exclusively, so it still excludes them. A namespace that is not there
+  // yet is locked exclusively from the start: concurrent first creates that all took it shared
+  // and then upgraded to write it would deadlock each other.
+  ASSIGN_OR_RETURN(bool present, txn.Peek(key));
+  ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                   present ? txn.GetShared(key) : txn.Get(key));
   if (existing) return absl::OkStatus();
   Namespace record;
   record.set_name(std::string(ns));

@@ -208,6 +208,36 @@ TEST_F(MetadataTest, DbConcurrentUpdatesAllCommit) {
   EXPECT_EQ(containers_->List("busy", All())->size(), 400u);
 }
 
+TEST_F(MetadataTest, DbFirstCreatesInNewNamespacesAllCommit) {
+  // Threads released together into a namespace that does not exist yet all want to write its
+  // record; taking it shared and then upgrading deadlocked them, and a retrier could lose to the
+  // same waiter every time (seen as "Resource busy: Deadlock" from concurrent ctr creates).
+  constexpr int kRounds = 150, kThreads = 4, kPerThread = 3;
+  std::atomic<int> failures{0};
+  for (int round = 0; round < kRounds; ++round) {
+    std::string ns = absl::StrCat("fresh-", round);
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        ++ready;
+        while (ready.load() < kThreads) std::this_thread::yield();
+        for (int i = 0; i < kPerThread; ++i) {
+          absl::Status status =
+              containers_->Create(ns, MakeContainer(absl::StrCat("c-", t, "-", i))).status();
+          if (!status.ok()) {
+            ++failures;
+            ADD_FAILURE() << ns << ": " << status;
+          }
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    ASSERT_EQ(containers_->List(ns, All())->size(), static_cast<size_t>(kThreads * kPerThread));
+  }
+  EXPECT_EQ(failures.load(), 0);
+}
+
 // --- Namespaces -----------------------------------------------------------------------------
 
 TEST_F(MetadataTest, NamespaceCreateGetList) {
