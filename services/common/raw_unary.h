@@ -21,11 +21,12 @@
 
 namespace berth::services {
 
-// `handler(const Request&, Response&)` returns the call's grpc::Status.
-template <typename Request, typename Response, typename Handler>
-grpc::ServerUnaryReactor* RawUnary(grpc::CallbackServerContext* context,
-                                   const grpc::ByteBuffer* raw_request,
-                                   grpc::ByteBuffer* raw_response, Handler&& handler) {
+// `handler(const Request&, grpc::ByteBuffer& response)` writes the response's wire bytes itself
+// (see wire_buffer.h) and returns the call's grpc::Status.
+template <typename Request, typename Handler>
+grpc::ServerUnaryReactor* RawUnaryBytes(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* raw_request,
+                                        grpc::ByteBuffer* raw_response, Handler&& handler) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Request request;
   grpc::ByteBuffer copy(*raw_request);  // shares the slices; deserializing consumes the copy
@@ -35,15 +36,25 @@ grpc::ServerUnaryReactor* RawUnary(grpc::CallbackServerContext* context,
                                  "grpc: error unmarshalling request: " + status.error_message()));
     return reactor;
   }
-  Response response;
-  status = handler(request, response);
-  if (status.ok()) {
-    bool own_buffer = false;
-    status = grpc::GenericSerialize<grpc::ProtoBufferWriter, Response>(response, raw_response,
-                                                                      &own_buffer);
-  }
-  reactor->Finish(status);
+  reactor->Finish(handler(request, *raw_response));
   return reactor;
+}
+
+// `handler(const Request&, Response&)` returns the call's grpc::Status.
+template <typename Request, typename Response, typename Handler>
+grpc::ServerUnaryReactor* RawUnary(grpc::CallbackServerContext* context,
+                                   const grpc::ByteBuffer* raw_request,
+                                   grpc::ByteBuffer* raw_response, Handler&& handler) {
+  return RawUnaryBytes<Request>(
+      context, raw_request, raw_response,
+      [&](const Request& request, grpc::ByteBuffer& out) {
+        Response response;
+        grpc::Status status = handler(request, response);
+        if (!status.ok()) return status;
+        bool own_buffer = false;
+        return grpc::GenericSerialize<grpc::ProtoBufferWriter, Response>(response, &out,
+                                                                        &own_buffer);
+      });
 }
 
 }  // namespace berth::services

@@ -8,6 +8,8 @@
 #include "services/common/raw_unary.h"
 #include "services/common/grpc_status.h"
 #include "services/common/list_filter.h"
+#include "services/common/raw_stream.h"
+#include "services/common/wire_buffer.h"
 #include "services/events/exchange.h"
 #include "services/metadata/metadata.h"
 
@@ -28,9 +30,10 @@ absl::StatusOr<std::function<bool(const Container&)>> ContainerFilter(
   });
 }
 
-// Get, the hot unary call, runs on the callback API (raw_unary.h); the rest is synchronous.
+// The reads run on the callback API (raw_unary.h, raw_stream.h); the writes are synchronous.
 class ContainersService final
-    : public api::Containers::WithRawCallbackMethod_Get<api::Containers::Service>,
+    : public api::Containers::WithRawCallbackMethod_Get<api::Containers::WithRawCallbackMethod_List<
+          api::Containers::WithRawCallbackMethod_ListStream<api::Containers::Service>>>,
       public GrpcService {
  public:
   ContainersService(metadata::ContainerStore& store, events::Exchange& exchange)
@@ -51,36 +54,39 @@ class ContainersService final
         });
   }
 
-  grpc::Status List(grpc::ServerContext* context, const api::ListContainersRequest* request,
-                    api::ListContainersResponse* response) override {
-    return ToGrpc([&]() -> absl::Status {
-      ASSIGN_OR_RETURN(std::string ns, RequireNamespace(*context));
-      ASSIGN_OR_RETURN(auto match, ContainerFilter(request->filters()));
-      return store_.Walk(ns, match, [&](Container& container) {
-        response->add_containers()->Swap(&container);
-        return true;
-      });
-    }());
+  // List and ListStream pass the stored records through as wire bytes (wire_buffer.h).
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* raw_request,
+                                 grpc::ByteBuffer* raw_response) override {
+    return RawUnaryBytes<api::ListContainersRequest>(
+        context, raw_request, raw_response,
+        [&](const api::ListContainersRequest& request, grpc::ByteBuffer& response) {
+          return ToGrpc([&]() -> absl::Status {
+            WireBuffer wire;
+            RETURN_IF_ERROR(WalkRecords(*context, request, [&](absl::string_view record) {
+              wire.AppendBytesField(api::ListContainersResponse::kContainersFieldNumber, record);
+            }));
+            response = std::move(wire).Finish();
+            return absl::OkStatus();
+          }());
+        });
   }
 
-  grpc::Status ListStream(grpc::ServerContext* context,
-                          const api::ListContainersRequest* request,
-                          grpc::ServerWriter<api::ListContainerMessage>* writer) override {
-    return ToGrpc([&]() -> absl::Status {
-      ASSIGN_OR_RETURN(std::string ns, RequireNamespace(*context));
-      ASSIGN_OR_RETURN(auto match, ContainerFilter(request->filters()));
-      absl::Status write_status;
-      RETURN_IF_ERROR(store_.Walk(ns, match, [&](Container& container) {
-        api::ListContainerMessage message;
-        message.mutable_container()->Swap(&container);
-        if (!writer->Write(message)) {
-          write_status = absl::CancelledError("client went away while listing containers");
-          return false;
-        }
-        return true;
-      }));
-      return write_status;
-    }());
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* ListStream(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request) override {
+    return RawServerStream<api::ListContainersRequest>(
+        context, raw_request,
+        [&](const api::ListContainersRequest& request, std::vector<grpc::ByteBuffer>& messages) {
+          return ToGrpc([&]() -> absl::Status {
+            WireBuffer wire;
+            RETURN_IF_ERROR(WalkRecords(*context, request, [&](absl::string_view record) {
+              wire.AppendBytesField(api::ListContainerMessage::kContainerFieldNumber, record);
+              wire.EndMessage();
+            }));
+            messages = std::move(wire).FinishMessages();
+            return absl::OkStatus();
+          }());
+        });
   }
 
   grpc::Status Create(grpc::ServerContext* context, const api::CreateContainerRequest* request,
@@ -133,6 +139,18 @@ class ContainersService final
   }
 
  private:
+  // The records of the request's namespace that its filters select, as stored wire bytes.
+  absl::Status WalkRecords(const grpc::CallbackServerContext& context,
+                           const api::ListContainersRequest& request,
+                           absl::FunctionRef<void(absl::string_view)> fn) {
+    ASSIGN_OR_RETURN(std::string ns, RequireNamespace(context));
+    std::function<bool(const Container&)> match;  // none: every record, unparsed
+    if (!request.filters().empty()) {
+      ASSIGN_OR_RETURN(match, ContainerFilter(request.filters()));
+    }
+    return store_.WalkRecords(ns, match, fn);
+  }
+
   metadata::ContainerStore& store_;
   events::Exchange& exchange_;
 };

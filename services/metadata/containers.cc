@@ -103,6 +103,33 @@ absl::Status ContainerStore::Walk(const std::string& ns,
   return parse_error;
 }
 
+absl::Status ContainerStore::WalkRecords(const std::string& ns,
+                                         const std::function<bool(const Container&)>& match,
+                                         absl::FunctionRef<void(absl::string_view)> fn) {
+  if (!match) {
+    return db_.View([&](Txn& txn) {
+      return txn.Scan(KindPrefix(ns, kContainersKind), [&](absl::string_view, absl::string_view value) {
+        fn(value);
+        return true;
+      });
+    });
+  }
+  absl::Status parse_error;
+  RETURN_IF_ERROR(db_.View([&](Txn& txn) {
+    return txn.Scan(KindPrefix(ns, kContainersKind),
+                    [&](absl::string_view key, absl::string_view value) {
+                      Container container;
+                      if (!container.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                        parse_error = CorruptRecord(key);
+                        return false;
+                      }
+                      if (match(container)) fn(value);
+                      return true;
+                    });
+  }));
+  return parse_error;
+}
+
 absl::StatusOr<std::vector<Container>> ContainerStore::List(
     const std::string& ns, const std::function<bool(const Container&)>& match) {
   std::vector<Container> out;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "containerd/services/containers/v1/containers.pb.h"
 #include "services/metadata/db.h"
@@ -29,6 +30,12 @@ class ContainerStore {
   // may take the record (Swap it into a response) instead of copying it.
   absl::Status Walk(const std::string& ns, const std::function<bool(const Container&)>& match,
                     const std::function<bool(Container&)>& fn);
+  // Like Walk, but hands `fn` each matching record as its stored wire bytes (a serialized
+  // Container), for responses that pass records through. An empty `match` takes every record
+  // without parsing it.
+  absl::Status WalkRecords(const std::string& ns,
+                           const std::function<bool(const Container&)>& match,
+                           absl::FunctionRef<void(absl::string_view)> fn);
   // Validates and stores a new container; sets created_at/updated_at.
   // InvalidArgument (bad id, labels, no runtime name, no spec, snapshot key without
   // snapshotter), AlreadyExists.

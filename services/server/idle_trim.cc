@@ -21,6 +21,11 @@ int64_t ProcessCpuMicros() {
 
 }  // namespace
 
+void IdleTrim::KeepFreedMemoryWhileBusy() {
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
 bool IdleTrim::Tick() {
   int64_t cpu = ProcessCpuMicros();
   bool idle = last_cpu_us_ >= 0 && cpu - last_cpu_us_ < kIdleCpuUs;

@@ -13,6 +13,14 @@ namespace berth::server {
 
 class IdleTrim {
  public:
+  // Sets the allocator up for this split: while busy, freed memory stays in the heap for the
+  // next call instead of going back to the kernel at once (no trimming of the heap top, and
+  // allocations up to 4 MiB come from the heap rather than from fresh mmaps). Fresh pages
+  // cost a page fault each, which on this VM made up over half of a 10,000-container List
+  // (14 MB of response built anew per call: 114 -> 70 ms). Tick gives it back when idle.
+  // Call once at start-up, before other threads exist.
+  static void KeepFreedMemoryWhileBusy();
+
   // One check; returns true if it trimmed.
   bool Tick();
 

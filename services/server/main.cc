@@ -61,6 +61,7 @@ int RunDaemon(const Flags& flags, bool config_given) {
   berth::log::SetLevel(*level);
   BERTH_LOG(INFO) << "starting berthd " << berth::services::BerthVersion() << " root="
                   << config->root << " state=" << config->state;
+  berth::server::IdleTrim::KeepFreedMemoryWhileBusy();
   auto registry = std::make_unique<berth::plugins::Registry>();
   berth::server::RegisterBuiltins(*registry);
   berth::server::RegisterProxyPlugins(*registry, *config);
