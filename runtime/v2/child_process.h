@@ -1,7 +1,7 @@
 #pragma once
 
-// Running the shim binary's one-shot subcommands (`start`, `delete`): fork+exec with a working
-// directory, extra environment, bytes on stdin, stdout and stderr captured separately, and a
+// Running the shim binary's one-shot subcommands (`start`, `delete`): posix_spawn with a
+// working directory, extra environment, bytes on stdin, stdout and stderr captured separately, and a
 // timeout after which the child is killed (by PID) and reaped. Nothing is left running or
 // unreaped when RunCommand returns.
 

@@ -1,10 +1,12 @@
 // Unit tests of the daemon-side runtime pieces that need no shim: start output parsing, shim
 // binary names, bundles, and the one-shot command runner.
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "runtime/v2/bundle.h"
 #include "runtime/v2/child_process.h"
@@ -79,6 +81,35 @@ TEST(RunCommandTest, StdinStdoutStderrCwdEnvAndTimeout) {
   ASSERT_TRUE(daemonized.ok());
   EXPECT_EQ(daemonized->out, "addr\n");
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+}
+
+TEST(RunCommandTest, ChildLeadsItsOwnGroupWithDefaultSignalsAndBadPathsFail) {
+  // The daemon ignores SIGPIPE and blocks signals in its threads; the shim must see neither.
+  // Field 5 of /proc/<pid>/stat is the process group; SigIgn/SigBlk are hex masks, bit n-1 for
+  // signal n.
+  struct sigaction ignore = {}, old_action;
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGPIPE, &ignore, &old_action), 0);
+  sigset_t block, old_mask;
+  sigemptyset(&block);
+  sigaddset(&block, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &block, &old_mask);
+  auto out = RunCommand({.argv = {"/bin/sh", "-c",
+                                  "read -r pid comm state ppid pgrp rest </proc/$$/stat; "
+                                  "[ \"$pid\" = \"$pgrp\" ] && echo own-group; "
+                                  "sed -n 's/^Sig\\(Blk\\|Ign\\):\\t*//p' /proc/$$/status"}});
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  sigaction(SIGPIPE, &old_action, nullptr);
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::vector<std::string> lines = absl::StrSplit(out->out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << out->out;
+  EXPECT_EQ(lines[0], "own-group");
+  uint64_t blocked = std::stoull(lines[1], nullptr, 16), ignored = std::stoull(lines[2], nullptr, 16);
+  EXPECT_EQ(blocked, 0u) << out->out;
+  EXPECT_EQ(ignored & (uint64_t{1} << (SIGPIPE - 1)), 0u) << out->out;
+
+  EXPECT_FALSE(RunCommand({.argv = {"/nonexistent/shim", "start"}}).ok());
+  EXPECT_FALSE(RunCommand({.argv = {"/bin/true"}, .cwd = "/nonexistent/bundle"}).ok());
 }
 
 }  // namespace
