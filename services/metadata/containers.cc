@@ -85,49 +85,41 @@ absl::StatusOr<Container> ContainerStore::Get(const std::string& ns, const std::
   return container;
 }
 
-absl::Status ContainerStore::Walk(const std::string& ns,
-                                  const std::function<bool(const Container&)>& match,
-                                  const std::function<bool(Container&)>& fn) {
+absl::Status ContainerStore::Scan(
+    const std::string& ns, bool parse,
+    absl::FunctionRef<bool(absl::string_view record, Container& container)> fn) {
   absl::Status parse_error;
   RETURN_IF_ERROR(db_.View([&](Txn& txn) {
     return txn.Scan(KindPrefix(ns, kContainersKind),
                     [&](absl::string_view key, absl::string_view value) {
                       Container container;
-                      if (!container.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                      if (parse &&
+                          !container.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
                         parse_error = CorruptRecord(key);
                         return false;
                       }
-                      return !match(container) || fn(container);
+                      return fn(value, container);
                     });
   }));
   return parse_error;
 }
 
+absl::Status ContainerStore::Walk(const std::string& ns,
+                                  const std::function<bool(const Container&)>& match,
+                                  const std::function<bool(Container&)>& fn) {
+  return Scan(ns, /*parse=*/true, [&](absl::string_view, Container& container) {
+    return !match(container) || fn(container);
+  });
+}
+
 absl::Status ContainerStore::WalkRecords(const std::string& ns,
                                          const std::function<bool(const Container&)>& match,
                                          absl::FunctionRef<void(absl::string_view)> fn) {
-  if (!match) {
-    return db_.View([&](Txn& txn) {
-      return txn.Scan(KindPrefix(ns, kContainersKind), [&](absl::string_view, absl::string_view value) {
-        fn(value);
-        return true;
-      });
-    });
-  }
-  absl::Status parse_error;
-  RETURN_IF_ERROR(db_.View([&](Txn& txn) {
-    return txn.Scan(KindPrefix(ns, kContainersKind),
-                    [&](absl::string_view key, absl::string_view value) {
-                      Container container;
-                      if (!container.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-                        parse_error = CorruptRecord(key);
-                        return false;
-                      }
-                      if (match(container)) fn(value);
-                      return true;
-                    });
-  }));
-  return parse_error;
+  return Scan(ns, /*parse=*/static_cast<bool>(match),
+              [&](absl::string_view record, Container& container) {
+                if (!match || match(container)) fn(record);
+                return true;
+              });
 }
 
 absl::StatusOr<std::vector<Container>> ContainerStore::List(

@@ -49,6 +49,11 @@ class ContainerStore {
   absl::Status Delete(const std::string& ns, const std::string& id);
 
  private:
+  // Calls fn(stored bytes, record) for each container of `ns` until it returns false; the
+  // record is parsed only if `parse` (else it is empty).
+  absl::Status Scan(const std::string& ns, bool parse,
+                    absl::FunctionRef<bool(absl::string_view record, Container& container)> fn);
+
   Db& db_;
 };
 
