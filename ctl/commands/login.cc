@@ -11,6 +11,8 @@
 #include "berth/services/pull/v1/transfer.grpc.pb.h"
 #include "ctl/commands/auth_config.h"
 #include "ctl/commands/registry_commands.h"
+#include "ctl/commands/registry_util.h"
+#include "plugins/base/status_macros.h"
 
 namespace berth::ctl {
 namespace {
@@ -22,8 +24,7 @@ struct LoginFlags {
   std::string username;
   std::string password;
   bool password_stdin = false;
-  bool plain_http = false;
-  bool skip_verify = false;
+  RegistryFlags registry;
 };
 
 absl::Status LoginCommand(Client& client, LoginFlags flags) {
@@ -36,8 +37,7 @@ absl::Status LoginCommand(Client& client, LoginFlags flags) {
   request.set_server(ServerKey(flags.server));
   request.set_username(flags.username);
   request.set_password(flags.password);
-  request.mutable_registry()->set_plain_http(flags.plain_http);
-  request.mutable_registry()->set_skip_verify(flags.skip_verify);
+  RETURN_IF_ERROR(flags.registry.Fill(/*with_auths=*/false, *request.mutable_registry()));
   api::LoginResponse response;
   auto context = client.Context();
   absl::Status status = FromGrpc(
@@ -59,8 +59,7 @@ void AddLoginCommands(CLI::App& app, Action& action) {
   login->add_option("-u,--username", flags->username, "user name");
   login->add_option("-p,--password", flags->password, "password");
   login->add_flag("--password-stdin", flags->password_stdin, "read the password from stdin");
-  login->add_flag("--plain-http", flags->plain_http, "use HTTP for a localhost registry");
-  login->add_flag("--skip-verify", flags->skip_verify, "do not verify the registry's TLS certificate");
+  flags->registry.AddTo(*login);
   login->callback([&action, flags] {
     action = [flags](Client& client) { return LoginCommand(client, *flags); };
   });

@@ -2,15 +2,13 @@
 //
 // The daemon resolves, downloads and unpacks; this command shows the progress it streams.
 
-#include <unistd.h>
-
 #include <iostream>
 #include <memory>
 
 #include "berth/services/pull/v1/transfer.grpc.pb.h"
-#include "ctl/commands/auth_config.h"
 #include "ctl/commands/registry_commands.h"
-#include "ctl/commands/transfer_progress.h"
+#include "ctl/commands/registry_util.h"
+#include "plugins/base/status_macros.h"
 
 namespace berth::ctl {
 namespace {
@@ -21,8 +19,7 @@ struct PullFlags {
   std::string reference;
   std::vector<std::string> platforms;
   bool all_platforms = false;
-  bool plain_http = false;
-  bool skip_verify = false;
+  RegistryFlags registry;
   bool quiet = false;
   bool no_unpack = false;
   std::string snapshotter;
@@ -37,24 +34,12 @@ absl::Status PullCommand(Client& client, const PullFlags& flags) {
   request.set_unpack(!flags.no_unpack);
   request.set_snapshotter(flags.snapshotter);
   request.set_max_concurrent_downloads(flags.concurrency);
-  request.mutable_registry()->set_plain_http(flags.plain_http);
-  request.mutable_registry()->set_skip_verify(flags.skip_verify);
-  absl::StatusOr<std::string> auths = ReadAuths();
-  if (!auths.ok()) return auths.status();
-  request.mutable_registry()->set_docker_config(*auths);
+  RETURN_IF_ERROR(flags.registry.Fill(/*with_auths=*/true, *request.mutable_registry()));
 
   grpc::ClientContext context;  // no deadline: a pull takes as long as the bytes do
   context.AddMetadata("containerd-namespace", client.options().ns);
   auto stream = api::Transfer::NewStub(client.channel())->Pull(&context, request);
-  ProgressView view(flags.quiet, isatty(STDOUT_FILENO) == 1);
-  api::Progress progress, last;
-  while (stream->Read(&progress)) {
-    view.Update(progress);
-    last = progress;
-  }
-  view.Finish();
-  absl::Status status = FromGrpc(stream->Finish(), client.options().address);
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(api::Progress last, FollowTransfer(client, flags.quiet, *stream));
   if (flags.quiet) {
     std::cout << last.name() << "\n";
   } else {
@@ -73,8 +58,7 @@ void AddPullCommand(CLI::App& app, Action& action) {
       ->required();
   pull->add_option("--platform", flags->platforms, "os/arch[/variant] to pull (repeatable)");
   pull->add_flag("--all-platforms", flags->all_platforms, "pull every platform of an index");
-  pull->add_flag("--plain-http", flags->plain_http, "use HTTP for a localhost registry");
-  pull->add_flag("--skip-verify", flags->skip_verify, "do not verify the registry's TLS certificate");
+  flags->registry.AddTo(*pull);
   pull->add_flag("-q,--quiet", flags->quiet, "print only the image name");
   pull->add_flag("--no-unpack", flags->no_unpack, "only fetch the content");
   pull->add_option("--snapshotter", flags->snapshotter, "snapshotter to unpack into");
