@@ -5,16 +5,19 @@
 #   containerd  `ctr images import` on containerd 1.6 (import, then unpack into overlayfs)
 #   tar floor   `tar -xzf` of each layer into a fresh directory, summed
 # Prints the best of RUNS (default 3) for each and the ratios (goals: >= 1.5x containerd,
-# >= 0.8x the tar floor). Usage: tests/bench/unpack/import.sh BUILD_DIR
+# >= 0.8x the tar floor). Everything is written to a fresh ext4 (lib.sh's fresh_ext4), so runs
+# are comparable. Usage: tests/bench/unpack/import.sh BUILD_DIR
 set -euo pipefail
 BUILD=$(cd "${1:?build dir}" && pwd)
 BERTHD=$BUILD/services/berthd
 BERTHCTL=$BUILD/ctl/berthctl
 RUNS=${RUNS:-3}
 LAYERS=${LAYERS_DIR:-/var/tmp/berth-unpack-layers}
-TMP=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/berth-import.XXXXXX")
+FS=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/berth-import.XXXXXX")
+TMP=$FS/fs
 source "$(dirname "$0")/../lib.sh"
-trap 'stop_daemons; for m in $(grep -o "$TMP[^ ]*" /proc/mounts | sort -r); do umount "$m"; done; rm -rf "$TMP"' EXIT
+trap 'stop_daemons; for m in $(grep -o "$TMP/[^ ]*" /proc/mounts | sort -r); do umount "$m"; done; umount_fresh_ext4 "$TMP"; rm -rf "$FS"' EXIT
+fresh_ext4 "$TMP" 16
 
 mkdir -p "$LAYERS"
 cd "$LAYERS"
@@ -70,7 +73,7 @@ for run in $(seq "$RUNS"); do
         [ "$n" = 4 ] || { echo "bench: $d has $n committed snapshots, not 4" >&2; exit 1; }
     done
     stop_daemons
-    for m in $(grep -o "$TMP[^ ]*" /proc/mounts | sort -r); do umount "$m"; done
+    for m in $(grep -o "$TMP/[^ ]*" /proc/mounts | sort -r); do umount "$m"; done
     rm -rf "$TMP/b$run" "$TMP/c$run"
     total=0
     for l in l1 l2 l3 l4; do
