@@ -48,6 +48,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,13 @@ struct SnapshotInfo {
   // new object. updated_at is bumped by every Update.
   absl::Time created_at = absl::UnixEpoch();
   absl::Time updated_at = absl::UnixEpoch();
+};
+
+// How a snapshotter that keeps each active snapshot's own changes in one directory, apart from
+// its parents' files (overlayfs's upper dir), records deletions there: whiteouts as overlayfs
+// reads them, opaque markers in the trusted.* or (userxattr) user.* xattr namespace.
+struct ChangeDirFormat {
+  bool userxattr = false;
 };
 
 // Resources a snapshot uses on disk, not counting its parents (containerd snapshots.Usage).
@@ -170,6 +178,12 @@ class Snapshotter {
   // Stops at, and returns, the first non-OK status from `fn`. Filtering (containerd's
   // filter expressions) is the caller's business.
   virtual absl::Status Walk(absl::FunctionRef<absl::Status(const SnapshotInfo&)> fn) = 0;
+
+  // Set by snapshotters whose active snapshot on a parent writes only its own changes, in one
+  // directory (the upper dir of an overlay mount) that starts empty whatever the parent holds.
+  // Such a directory can be filled before its parent is committed and moved into place, which
+  // lets the unpacker apply an image's layers in parallel (services/unpack). Others: nullopt.
+  virtual std::optional<ChangeDirFormat> SeparateChangeDirs() const { return std::nullopt; }
 
   // Reclaims disk space left behind by removed snapshots, interrupted operations and crashes:
   // anything under the snapshotter's root that no snapshot owns. Safe to call at any time.

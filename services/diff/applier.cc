@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "plugins/base/status_macros.h"
 #include "plugins/base/status_util.h"
 #include "plugins/base/unique_fd.h"
@@ -19,9 +20,11 @@ bool HasOption(const snapshotter::Mount& mount, absl::string_view option) {
   return std::find(mount.options.begin(), mount.options.end(), option) != mount.options.end();
 }
 
-std::string UpperDir(const snapshotter::Mount& mount) {
+std::string OptionValue(const snapshotter::Mount& mount, absl::string_view key) {
   for (const std::string& option : mount.options) {
-    if (absl::StartsWith(option, "upperdir=")) return option.substr(strlen("upperdir="));
+    if (absl::StartsWith(option, key) && option.size() > key.size() && option[key.size()] == '=') {
+      return option.substr(key.size() + 1);
+    }
   }
   return "";
 }
@@ -47,29 +50,57 @@ absl::StatusOr<AppliedLayer> ApplyInto(const std::string& dir, const ApplyOption
                       std::string(LayerMediaType(Compression::kNone))};
 }
 
+ApplyOptions OptionsFor(const ApplyConfig& config) {
+  ApplyOptions options;
+  options.allow_devices = config.allow_devices;
+  options.max_bytes = config.max_layer_bytes;
+  return options;
+}
+
 }  // namespace
+
+std::optional<LayerDir> UnmountedLayerDir(absl::Span<const snapshotter::Mount> mounts) {
+  if (mounts.size() != 1) return std::nullopt;
+  const snapshotter::Mount& mount = mounts[0];
+  if (mount.type == "overlay" && !OptionValue(mount, "upperdir").empty()) {
+    std::string lowers = OptionValue(mount, "lowerdir");
+    return LayerDir{OptionValue(mount, "upperdir"), /*overlay_upper=*/true,
+                    HasOption(mount, "userxattr"),
+                    absl::StrSplit(lowers, ':', absl::SkipEmpty())};
+  }
+  bool bind = mount.type == "bind" || HasOption(mount, "bind") || HasOption(mount, "rbind");
+  if (bind && mount.target.empty() && !HasOption(mount, "ro")) return LayerDir{mount.source};
+  return std::nullopt;
+}
+
+absl::StatusOr<AppliedLayer> ApplyLayerToDir(const LayerDir& dir, absl::string_view media_type,
+                                             const content::Digest& expected, ReadFn read,
+                                             const ApplyConfig& config) {
+  ASSIGN_OR_RETURN(Compression compression, CompressionOf(media_type));
+  ApplyOptions options = OptionsFor(config);
+  options.whiteouts = dir.overlay_upper ? WhiteoutMode::kOverlay : WhiteoutMode::kDelete;
+  options.userxattr = dir.overlay_upper && dir.userxattr;
+  std::vector<std::string> implied;
+  if (dir.overlay_upper) {
+    options.lowers = dir.lowers;
+    options.implied_dirs = &implied;
+  }
+  ASSIGN_OR_RETURN(AppliedLayer applied, ApplyInto(dir.path, options, compression, expected,
+                                                   std::move(read), config));
+  applied.implied_dirs = std::move(implied);
+  return applied;
+}
 
 absl::StatusOr<AppliedLayer> ApplyLayer(absl::Span<const snapshotter::Mount> mounts,
                                         absl::string_view media_type,
                                         const content::Digest& expected, ReadFn read,
                                         const ApplyConfig& config) {
+  if (std::optional<LayerDir> dir = UnmountedLayerDir(mounts)) {
+    return ApplyLayerToDir(*dir, media_type, expected, std::move(read), config);
+  }
   ASSIGN_OR_RETURN(Compression compression, CompressionOf(media_type));
-  ApplyOptions options;
-  options.allow_devices = config.allow_devices;
-  options.max_bytes = config.max_layer_bytes;
-  if (mounts.size() == 1 && mounts[0].type == "overlay" && !UpperDir(mounts[0]).empty()) {
-    options.whiteouts = WhiteoutMode::kOverlay;
-    options.userxattr = HasOption(mounts[0], "userxattr");
-    return ApplyInto(UpperDir(mounts[0]), options, compression, expected, std::move(read),
-                     config);
-  }
+  ApplyOptions options = OptionsFor(config);
   options.whiteouts = WhiteoutMode::kDelete;
-  if (mounts.size() == 1 && mounts[0].target.empty() &&
-      (mounts[0].type == "bind" || HasOption(mounts[0], "bind") ||
-       HasOption(mounts[0], "rbind")) &&
-      !HasOption(mounts[0], "ro")) {
-    return ApplyInto(mounts[0].source, options, compression, expected, std::move(read), config);
-  }
   absl::StatusOr<AppliedLayer> applied;
   RETURN_IF_ERROR(snapshotter::WithTempMount(
       mounts,

@@ -24,6 +24,7 @@
 #include "plugins/base/status_util.h"
 #include "plugins/base/unique_fd.h"
 #include "services/diff/fs_at.h"
+#include "services/diff/implied_dirs.h"
 
 namespace berth::diff {
 namespace {
@@ -91,6 +92,8 @@ class Extractor {
   std::string cached_rel_;
   UniqueFd cached_fd_;
   absl::flat_hash_set<std::string> unpacked_;
+  // kOverlay: directories made only because an entry named something inside them.
+  std::vector<std::string> implied_;
   std::vector<DirTime> dir_times_;
   int64_t bytes_ = 0;
 };
@@ -105,7 +108,9 @@ absl::StatusOr<int> Extractor::ParentDir(const std::string& rel) {
     for (absl::string_view part : absl::StrSplit(rel, '/')) {
       std::string next = prefix.empty() ? std::string(part) : absl::StrCat(prefix, "/", part);
       ASSIGN_OR_RETURN(UniqueFd dir, OpenInRoot(root_fd_, prefix, O_RDONLY | O_DIRECTORY));
-      if (mkdirat(dir.get(), std::string(part).c_str(), 0755) != 0 && errno != EEXIST) {
+      if (mkdirat(dir.get(), std::string(part).c_str(), 0755) == 0) {
+        if (options_.whiteouts == WhiteoutMode::kOverlay) implied_.push_back(next);
+      } else if (errno != EEXIST) {
         return ErrnoError(errno, "mkdir", next);
       }
       prefix = std::move(next);
@@ -322,6 +327,12 @@ absl::Status Extractor::Finish() {
     if (!fd.ok()) continue;  // replaced or removed by a later entry
     if (futimens(fd->get(), it->times) != 0) return ErrnoError(errno, "set times", it->rel);
   }
+  // A directory listed after its children is not implied.
+  absl::flat_hash_set<std::string> listed;
+  for (const DirTime& dir : dir_times_) listed.insert(dir.rel);
+  std::erase_if(implied_, [&](const std::string& rel) { return listed.contains(rel); });
+  RETURN_IF_ERROR(CopyImpliedDirInfo(root_fd_, implied_, options_.lowers));
+  if (options_.implied_dirs != nullptr) *options_.implied_dirs = std::move(implied_);
   return absl::OkStatus();
 }
 

@@ -25,6 +25,8 @@
 // LIBARCHIVE.xattr), hardlinks, symlinks, device nodes, FIFOs. Sockets are skipped.
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "services/diff/layer_stream.h"
@@ -41,6 +43,12 @@ struct ApplyOptions {
   bool allow_devices = true;
   // Cap on file bytes written (0 = none); kResourceExhausted past it.
   int64_t max_bytes = 0;
+  // kOverlay: the lower dirs under the upper dir, nearest first. Directories the layer implies
+  // without listing them take their attributes from these (implied_dirs.h).
+  std::vector<std::string> lowers;
+  // kOverlay, when set: receives those implied directories (relative paths), for a caller that
+  // learns the lowers only later and applies implied_dirs.h itself.
+  std::vector<std::string>* implied_dirs = nullptr;
 };
 
 // Applies the tar read from `stream` under the directory `root_fd` (borrowed). On error the

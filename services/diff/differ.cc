@@ -15,19 +15,34 @@ constexpr char kUncompressedLabel[] = "containerd.io/uncompressed";
 
 }  // namespace
 
-absl::StatusOr<diff::AppliedLayer> Differ::Apply(const std::string& ns,
-                                               const containerd::types::Descriptor& desc,
-                                               const std::vector<snapshotter::Mount>& mounts) {
-  ASSIGN_OR_RETURN(content::Digest digest, content::Digest::Parse(desc.digest()));
+absl::StatusOr<diff::ReadFn> Differ::OpenLayer(const std::string& ns,
+                                              const containerd::types::Descriptor& desc,
+                                              content::Digest& digest) {
+  ASSIGN_OR_RETURN(digest, content::Digest::Parse(desc.digest()));
   ASSIGN_OR_RETURN(std::unique_ptr<content::ContentReader> reader,
                    content_.OpenReader(ns, desc.digest()));
-  int64_t offset = 0;
-  auto read = [&reader, offset](absl::Span<char> buf) mutable -> absl::StatusOr<size_t> {
+  return [reader = std::shared_ptr<content::ContentReader>(std::move(reader)),
+          offset = int64_t{0}](absl::Span<char> buf) mutable -> absl::StatusOr<size_t> {
     ASSIGN_OR_RETURN(size_t n, reader->ReadAt(offset, buf));
     offset += static_cast<int64_t>(n);
     return n;
   };
-  return diff::ApplyLayer(mounts, desc.media_type(), digest, read, config_);
+}
+
+absl::StatusOr<diff::AppliedLayer> Differ::Apply(const std::string& ns,
+                                               const containerd::types::Descriptor& desc,
+                                               const std::vector<snapshotter::Mount>& mounts) {
+  content::Digest digest;
+  ASSIGN_OR_RETURN(diff::ReadFn read, OpenLayer(ns, desc, digest));
+  return diff::ApplyLayer(mounts, desc.media_type(), digest, std::move(read), config_);
+}
+
+absl::StatusOr<diff::AppliedLayer> Differ::ApplyToDir(const std::string& ns,
+                                                    const containerd::types::Descriptor& desc,
+                                                    const diff::LayerDir& dir) {
+  content::Digest digest;
+  ASSIGN_OR_RETURN(diff::ReadFn read, OpenLayer(ns, desc, digest));
+  return diff::ApplyLayerToDir(dir, desc.media_type(), digest, std::move(read), config_);
 }
 
 absl::StatusOr<containerd::types::Descriptor> Differ::Diff(const std::string& ns,

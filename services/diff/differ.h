@@ -27,6 +27,10 @@ class Differ {
   absl::StatusOr<diff::AppliedLayer> Apply(const std::string& ns,
                                            const containerd::types::Descriptor& desc,
                                            const std::vector<snapshotter::Mount>& mounts);
+  // The same into a directory, without mounts (diff::ApplyLayerToDir).
+  absl::StatusOr<diff::AppliedLayer> ApplyToDir(const std::string& ns,
+                                                const containerd::types::Descriptor& desc,
+                                                const diff::LayerDir& dir);
 
   // Writes the layer that turns request.left() into request.right() into the content store.
   absl::StatusOr<containerd::types::Descriptor> Diff(
@@ -34,6 +38,11 @@ class Differ {
       const containerd::services::diff::v1::DiffRequest& request);
 
  private:
+  // Reads the blob `desc` names, from the start; `digest` is set to its parsed digest.
+  absl::StatusOr<diff::ReadFn> OpenLayer(const std::string& ns,
+                                         const containerd::types::Descriptor& desc,
+                                         content::Digest& digest);
+
   metadata::ContentMetadata& content_;
   const diff::ApplyConfig config_;
 };

@@ -164,6 +164,9 @@ class NamespacedSnapshotter final : public snapshotter::Snapshotter {
     return store_.Walk(ns_, fn);
   }
   absl::Status Cleanup() override { return store_.Cleanup(); }
+  std::optional<snapshotter::ChangeDirFormat> SeparateChangeDirs() const override {
+    return store_.backend().SeparateChangeDirs();
+  }
 
  private:
   SnapshotStore& store_;

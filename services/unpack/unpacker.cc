@@ -58,12 +58,25 @@ absl::StatusOr<UnpackResult> Unpacker::ApplyLayers(const UnpackRequest& request,
                                         layers.size(), " layers"));
   }
   std::vector<std::string> chain = ChainIds(diff_ids);
+  std::optional<snapshotter::ChangeDirFormat> format = store->backend().SeparateChangeDirs();
+  if (format.has_value() && chain.size() > 1) {
+    return ApplyInParallel(*store, request, layers, diff_ids, chain, ready, *format);
+  }
+  return ApplySerially(*store, request, layers, diff_ids, chain, ready);
+}
+
+absl::StatusOr<UnpackResult> Unpacker::ApplySerially(metadata::SnapshotStore& store,
+                                                     const UnpackRequest& request,
+                                                     const std::vector<Descriptor>& layers,
+                                                     const std::vector<std::string>& diff_ids,
+                                                     const std::vector<std::string>& chain,
+                                                     const LayerReadyFn& ready) {
   UnpackResult result;
   std::string parent;
   for (size_t i = 0; i < chain.size(); ++i) {
     RETURN_IF_ERROR(ready(i));
     ASSIGN_OR_RETURN(bool applied,
-                     ApplyLayer(*store, request, layers[i], diff_ids[i], parent, chain[i]));
+                     ApplyLayer(store, request, layers[i], diff_ids[i], parent, chain[i]));
     ++(applied ? result.layers_applied : result.layers_reused);
     parent = chain[i];
   }
@@ -76,19 +89,26 @@ absl::StatusOr<bool> Unpacker::ApplyLayer(metadata::SnapshotStore& store,
                                           const std::string& diff_id, const std::string& parent,
                                           const std::string& chain_id) {
   if (store.Stat(request.ns, chain_id).ok()) return false;
-  std::string key = absl::StrCat("extract-", absl::ToUnixNanos(absl::Now()), "-", chain_id);
+  absl::StatusOr<bool> applied = PrepareFillCommit(
+      store, request, parent, chain_id,
+      [&](const std::vector<snapshotter::Mount>& mounts) -> absl::Status {
+        ASSIGN_OR_RETURN(diff::AppliedLayer applied, differ_.Apply(request.ns, layer, mounts));
+        return CheckDiffId(applied, layer, diff_id);
+      });
+  if (!applied.ok()) return Annotate(applied.status(), absl::StrCat("unpack layer ", layer.digest()));
+  return applied;
+}
+
+absl::StatusOr<bool> Unpacker::PrepareFillCommit(metadata::SnapshotStore& store,
+                                                 const UnpackRequest& request,
+                                                 const std::string& parent,
+                                                 const std::string& chain_id, FillFn fill) {
+  std::string key = ExtractKey(chain_id);
   snapshotter::Labels labels{{kSnapshotRefLabel, chain_id}};
   ASSIGN_OR_RETURN(std::vector<snapshotter::Mount> mounts,
                    store.Prepare(request.ns, key, parent, labels, request.lease));
-  absl::Status status = [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(diff::AppliedLayer applied, differ_.Apply(request.ns, layer, mounts));
-    if (applied.digest.string() != diff_id) {
-      return FailedPrecondition(absl::StrCat("unpack: layer ", layer.digest(), " has diff id ",
-                                             applied.digest.string(), ", the config says ",
-                                             diff_id));
-    }
-    return store.Commit(request.ns, chain_id, key, labels, request.lease);
-  }();
+  absl::Status status = fill(mounts);
+  if (status.ok()) status = store.Commit(request.ns, chain_id, key, labels, request.lease);
   if (status.ok()) return true;
   absl::Status removed = store.Remove(request.ns, key);
   if (!removed.ok() && !absl::IsNotFound(removed)) {
@@ -96,7 +116,18 @@ absl::StatusOr<bool> Unpacker::ApplyLayer(metadata::SnapshotStore& store,
   }
   // Another unpack committed the same layer first: use theirs.
   if (absl::IsAlreadyExists(status) && store.Stat(request.ns, chain_id).ok()) return false;
-  return Annotate(status, absl::StrCat("unpack layer ", layer.digest()));
+  return status;
+}
+
+std::string ExtractKey(absl::string_view what) {
+  return absl::StrCat("extract-", absl::ToUnixNanos(absl::Now()), "-", what);
+}
+
+absl::Status CheckDiffId(const diff::AppliedLayer& applied, const Descriptor& layer,
+                         const std::string& diff_id) {
+  if (applied.digest.string() == diff_id) return absl::OkStatus();
+  return FailedPrecondition(absl::StrCat("unpack: layer ", layer.digest(), " has diff id ",
+                                         applied.digest.string(), ", the config says ", diff_id));
 }
 
 absl::Status Unpacker::LabelConfig(const std::string& ns, const std::string& config_digest,

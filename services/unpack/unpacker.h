@@ -13,6 +13,9 @@
 // containerd.io/gc.ref.snapshot.<snapshotter> = the top chain id, as containerd writes it, so
 // the collector keeps the snapshots while the image lives.
 //
+// On a snapshotter that keeps each snapshot's changes apart (overlayfs) the layers are applied
+// in parallel (parallel_apply.cc); what gets committed, and in which order, is the same.
+//
 // Plugin io.containerd.internal.v1.unpack (requires metadata, the snapshot stores and the
 // walking differ); the Archive service and registry pulls use it.
 
@@ -21,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "containerd/types/descriptor.pb.h"
 #include "plugins/base/platform.h"
@@ -67,11 +71,30 @@ class Unpacker {
                                            const LayerReadyFn& ready);
 
  private:
+  // The layers of `chain` (chain ids) from first to last, one at a time / several at once.
+  absl::StatusOr<UnpackResult> ApplySerially(
+      metadata::SnapshotStore& store, const UnpackRequest& request,
+      const std::vector<containerd::types::Descriptor>& layers,
+      const std::vector<std::string>& diff_ids, const std::vector<std::string>& chain,
+      const LayerReadyFn& ready);
+  absl::StatusOr<UnpackResult> ApplyInParallel(
+      metadata::SnapshotStore& store, const UnpackRequest& request,
+      const std::vector<containerd::types::Descriptor>& layers,
+      const std::vector<std::string>& diff_ids, const std::vector<std::string>& chain,
+      const LayerReadyFn& ready, const snapshotter::ChangeDirFormat& format);
+
   // Applies `layer` on `parent` and commits it as `chain_id`; true if it was applied here.
   absl::StatusOr<bool> ApplyLayer(metadata::SnapshotStore& store, const UnpackRequest& request,
                                   const containerd::types::Descriptor& layer,
                                   const std::string& diff_id, const std::string& parent,
                                   const std::string& chain_id);
+  // Prepares the snapshot of `chain_id` on `parent`, lets `fill` write the layer through its
+  // mounts and commits it as `chain_id`; on failure the prepared snapshot is removed. True if
+  // committed here, false if another unpack committed `chain_id` first.
+  using FillFn = absl::FunctionRef<absl::Status(const std::vector<snapshotter::Mount>&)>;
+  absl::StatusOr<bool> PrepareFillCommit(metadata::SnapshotStore& store,
+                                         const UnpackRequest& request, const std::string& parent,
+                                         const std::string& chain_id, FillFn fill);
   absl::Status LabelConfig(const std::string& ns, const std::string& config_digest,
                            const std::string& snapshotter, const std::string& chain_id);
 
@@ -84,6 +107,12 @@ class Unpacker {
   metadata::SnapshotStores& snapshots_;
   services::Differ& differ_;
 };
+
+// The key of the active snapshot a layer is applied in ("extract-<nanos>-<what>"), as containerd.
+std::string ExtractKey(absl::string_view what);
+// FailedPrecondition unless `applied` (the layer `layer`) has the diff id the config names.
+absl::Status CheckDiffId(const diff::AppliedLayer& applied,
+                         const containerd::types::Descriptor& layer, const std::string& diff_id);
 
 void RegisterUnpackPlugin(plugins::Registry& registry);
 

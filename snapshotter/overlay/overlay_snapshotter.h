@@ -24,6 +24,7 @@
 // Thread-safe; mutations are serialized by the MetaStore.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,9 @@ class OverlaySnapshotter final : public Snapshotter {
   absl::Status Remove(absl::string_view key) override;
   absl::Status Walk(absl::FunctionRef<absl::Status(const SnapshotInfo&)> fn) override;
   absl::Status Cleanup() override;
+  std::optional<ChangeDirFormat> SeparateChangeDirs() const override {
+    return ChangeDirFormat{.userxattr = userxattr_};
+  }
 
   const std::string& root() const { return root_; }
   // The short symlink mounts go through ("" if none). The link is left in place when the

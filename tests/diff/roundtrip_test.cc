@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 
 #include <fstream>
 #include <map>
@@ -20,12 +21,14 @@
 #include "snapshotter/native/native_snapshotter.h"
 #include "snapshotter/overlay/overlay_snapshotter.h"
 #include "tests/diff/tar_builder.h"
+#include "tests/diff/tree.h"
 
 namespace berth::diff {
 namespace {
 
 using snapshotter::Mount;
 using snapshotter::Snapshotter;
+using testing::MountedTree;
 using testing::TarBuilder;
 
 ReadFn ReadString(const std::string& data) {
@@ -35,43 +38,6 @@ ReadFn ReadString(const std::string& data) {
     offset += n;
     return n;
   };
-}
-
-// path -> "type mode uid size content/target" for every entry under `dir`.
-void Walk(const std::string& dir, const std::string& rel, std::map<std::string, std::string>& out) {
-  DIR* d = opendir(dir.c_str());
-  ASSERT_NE(d, nullptr) << dir;
-  while (struct dirent* e = readdir(d)) {
-    std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
-    std::string path = dir + "/" + name, r = rel.empty() ? name : rel + "/" + name;
-    struct stat st;
-    ASSERT_EQ(lstat(path.c_str(), &st), 0);
-    std::string desc = absl::StrCat(st.st_mode, " ", st.st_uid, " ");
-    if (S_ISREG(st.st_mode)) {
-      std::ifstream in(path);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      absl::StrAppend(&desc, ss.str());
-    } else if (S_ISLNK(st.st_mode)) {
-      char t[4096] = {};
-      readlink(path.c_str(), t, sizeof(t) - 1);
-      absl::StrAppend(&desc, t);
-    }
-    out[r] = desc;
-    if (S_ISDIR(st.st_mode)) Walk(path, r, out);
-  }
-  closedir(d);
-}
-
-std::map<std::string, std::string> Tree(const std::vector<Mount>& mounts) {
-  std::map<std::string, std::string> out;
-  absl::Status s = snapshotter::WithTempMount(mounts, [&](const std::string& root) {
-    Walk(root, "", out);
-    return absl::OkStatus();
-  });
-  EXPECT_TRUE(s.ok()) << s;
-  return out;
 }
 
 class RoundTripTest : public ::testing::Test {
@@ -143,13 +109,51 @@ TEST_F(RoundTripTest, WhiteoutsOnOverlayAndNativeGiveTheSameTree) {
   auto overlay_mounts = overlay->View("v", "top", {});
   auto native_mounts = native->View("v", "top", {});
   ASSERT_TRUE(overlay_mounts.ok() && native_mounts.ok());
-  auto overlay_tree = Tree(*overlay_mounts);
-  auto native_tree = Tree(*native_mounts);
+  auto overlay_tree = MountedTree(*overlay_mounts);
+  auto native_tree = MountedTree(*native_mounts);
   EXPECT_EQ(overlay_tree, native_tree);
   EXPECT_EQ(overlay_tree.count("c"), 0u);
   EXPECT_EQ(overlay_tree.count("d/e"), 0u);
   EXPECT_EQ(overlay_tree.count("d/g"), 1u);
   EXPECT_EQ(overlay_tree.count("a/new"), 1u);
+}
+
+// A layer that names "u/v/file" without entries for "u" and "u/v": on overlay those are made in
+// the upper dir and take their attributes from the lower layers (as containerd's applier), so
+// the merged tree shows what native shows, not 0755 root.
+TEST_F(RoundTripTest, ImpliedDirectoriesKeepTheLowerLayersAttributes) {
+  auto overlay = Overlay();
+  if (overlay == nullptr) GTEST_SKIP() << "overlayfs unavailable";
+  auto native = Native("native");
+  TarBuilder::Attrs user_dir{.mode = 02750, .uid = 1000, .gid = 1001,
+                             .xattrs = {{"user.note", "kept"}}};
+  std::string base = TarBuilder()
+                         .Dir("u", user_dir)
+                         .Dir("u/v", {.mode = 0700, .uid = 7, .gid = 7})
+                         .File("w", "not a dir")
+                         .Build(Compression::kGzip);
+  std::string top = TarBuilder()
+                        .File("u/v/file", "f")
+                        .File("w2/file", "no lower has w2")
+                        .Build(Compression::kGzip);
+  for (Snapshotter* sn : {overlay.get(), native.get()}) {
+    Layer(*sn, "base", "", base, Compression::kGzip);
+    Layer(*sn, "top", "base", top, Compression::kGzip);
+  }
+  auto overlay_mounts = overlay->View("v", "top", {});
+  auto native_mounts = native->View("v", "top", {});
+  ASSERT_TRUE(overlay_mounts.ok() && native_mounts.ok());
+  auto overlay_tree = MountedTree(*overlay_mounts);
+  EXPECT_EQ(overlay_tree, MountedTree(*native_mounts));
+  EXPECT_EQ(overlay_tree["u"], absl::StrCat(S_IFDIR | 02750, " 1000 1001 "));
+  EXPECT_EQ(overlay_tree["u/v"], absl::StrCat(S_IFDIR | 0700, " 7 7 "));
+  EXPECT_EQ(overlay_tree["w2"], absl::StrCat(S_IFDIR | 0755, " 0 0 "));
+  ASSERT_TRUE(snapshotter::WithTempMount(*overlay_mounts, [](const std::string& root) {
+                char value[16] = {};
+                EXPECT_EQ(getxattr((root + "/u").c_str(), "user.note", value, sizeof(value)), 4);
+                EXPECT_STREQ(value, "kept");
+                return absl::OkStatus();
+              }).ok());
 }
 
 // Diff(parent, child) applied onto the parent elsewhere reproduces the child.
@@ -173,14 +177,14 @@ void RoundTrip(Snapshotter& sn, Snapshotter& target, Compression c) {
   });
   ASSERT_TRUE(written.ok()) << written.status();
   EXPECT_EQ(written->digest, testing::DigestOf(blob));
-  auto child_tree = Tree(*upper);
+  auto child_tree = MountedTree(*upper);
 
   auto mounts = target.Prepare("replay", "base", {});
   ASSERT_TRUE(mounts.ok());
   auto applied = ApplyLayer(*mounts, LayerMediaType(c), written->digest, ReadString(blob), {});
   ASSERT_TRUE(applied.ok()) << applied.status();
   EXPECT_EQ(applied->digest, written->uncompressed);
-  EXPECT_EQ(Tree(*mounts), child_tree);
+  EXPECT_EQ(MountedTree(*mounts), child_tree);
   EXPECT_EQ(child_tree.count("c"), 0u);
   EXPECT_EQ(child_tree.count("a/added"), 1u);
 }
