@@ -168,7 +168,8 @@ absl::StatusOr<CommandOutput> RunCommand(const CommandSpec& spec) {
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETPGROUP);
   pid_t pid = -1;
-  int spawn_errno = posix_spawn(&pid, c_argv[0], &actions, &attr, c_argv.data(), c_env.data());
+  const char* exec_path = spec.exec_path.empty() ? c_argv[0] : spec.exec_path.c_str();
+  int spawn_errno = posix_spawn(&pid, exec_path, &actions, &attr, c_argv.data(), c_env.data());
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   if (spawn_errno != 0) return ErrnoError(spawn_errno, "spawn", spec.argv[0]);

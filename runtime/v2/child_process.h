@@ -17,6 +17,7 @@ namespace berth::runtime_v2 {
 
 struct CommandSpec {
   std::vector<std::string> argv;  // argv[0] must be a path
+  std::string exec_path;          // the file exec'd, if not argv[0] (e.g. /proc/self/fd/N)
   std::string cwd;                // empty: inherit
   std::vector<std::string> env;   // "K=V" added to (replacing in) the daemon's environment
   std::string stdin_data;         // written to a pipe before exec; empty: /dev/null

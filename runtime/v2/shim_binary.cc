@@ -5,14 +5,19 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <map>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "plugins/base/log.h"
 #include "plugins/base/status_macros.h"
 #include "plugins/base/status_util.h"
+#include "runtime/oci/linux/sealed_exe.h"
 #include "runtime/v2/child_process.h"
 
 namespace berth::runtime_v2 {
@@ -42,6 +47,58 @@ std::vector<std::string> BaseArgs(const std::string& binary, const Bundle& bundl
 
 std::vector<std::string> ShimEnvVars(const ShimEnv& env) {
   return {absl::StrCat("TTRPC_ADDRESS=", env.ttrpc_address), "GOMAXPROCS=2"};
+}
+
+// berth-shim's `start` re-executes itself from a file nobody can write (sealed_exe.h) before
+// it forks the shim server. Exec'd by the daemon through such a file in the first place, it
+// need not: one exec and one overlay mount less per container. Each binary is opened once and
+// again when the file on disk changes (an upgrade); replaced fds are kept open, as a spawn in
+// progress may still be exec'ing through one.
+class SealedShims {
+ public:
+  // "/proc/self/fd/<n>" to exec `binary` through, or "" (exec it as it is) if it cannot be
+  // sealed here.
+  std::string ExecPath(const std::string& binary) {
+    struct stat st;
+    if (stat(binary.c_str(), &st) != 0) return "";
+    absl::MutexLock lock(&mu_);
+    auto it = current_.find(binary);
+    if (it != current_.end() && it->second.ino == st.st_ino && it->second.dev == st.st_dev &&
+        it->second.mtime_ns == MtimeNs(st)) {
+      return absl::StrCat("/proc/self/fd/", it->second.fd);
+    }
+    absl::StatusOr<UniqueFd> fd = oci::OpenSealed(binary);
+    if (!fd.ok()) {
+      BERTH_LOG(WARN) << "shim " << binary << " is exec'd unsealed: " << fd.status();
+      return "";
+    }
+    current_[binary] = Entry{st.st_dev, st.st_ino, MtimeNs(st), fd->get()};
+    fds_.push_back(*std::move(fd));
+    return absl::StrCat("/proc/self/fd/", fds_.back().get());
+  }
+
+ private:
+  struct Entry {
+    dev_t dev;
+    ino_t ino;
+    int64_t mtime_ns;
+    int fd;
+  };
+  static int64_t MtimeNs(const struct stat& st) {
+    return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  }
+
+  absl::Mutex mu_;
+  std::map<std::string, Entry> current_ ABSL_GUARDED_BY(mu_);
+  std::vector<UniqueFd> fds_ ABSL_GUARDED_BY(mu_);
+};
+
+bool IsBerthShim(const std::string& binary) {
+  std::string name = binary.substr(binary.find_last_of('/') + 1);
+  for (const std::string& ours : ShimBinaryNames("io.containerd.berth.v1")) {
+    if (name == ours) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -121,6 +178,10 @@ absl::StatusOr<std::string> StartShim(const std::string& binary, const Bundle& b
                    .timeout = kStartTimeout};
   if (env.debug) spec.argv.push_back("-debug");
   spec.argv.push_back("start");
+  if (IsBerthShim(binary)) {
+    static SealedShims* sealed = new SealedShims();  // lives as long as the daemon
+    spec.exec_path = sealed->ExecPath(binary);
+  }
   ASSIGN_OR_RETURN(CommandOutput output, RunCommand(spec));
   if (!output.exited_ok()) {
     return absl::UnknownError(absl::StrCat(

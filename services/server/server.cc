@@ -24,17 +24,30 @@ namespace {
 constexpr absl::Duration kShutdownGrace = absl::Seconds(10);
 
 // An interceptor lives exactly as long as its call: counting them tells when no call is in
-// progress, whatever the service or the API (sync or callback) that serves it.
+// progress, whatever the service or the API (sync or callback) that serves it. At debug level
+// it also logs each call's method and time, from its arrival to its end.
 class CountingInterceptor final : public grpc::experimental::Interceptor {
  public:
-  explicit CountingInterceptor(CallCounter* counter) : counter_(counter) { counter_->Add(1); }
-  ~CountingInterceptor() override { counter_->Add(-1); }
+  CountingInterceptor(CallCounter* counter, const char* method)
+      : counter_(counter), method_(method) {
+    counter_->Add(1);
+    if (log::GetLevel() <= log::DEBUG) start_ = absl::Now();
+  }
+  ~CountingInterceptor() override {
+    counter_->Add(-1);
+    if (start_ != absl::InfinitePast()) {
+      BERTH_LOG(DEBUG) << "rpc " << (method_ != nullptr ? method_ : "?") << " "
+                       << absl::FormatDuration(absl::Now() - start_);
+    }
+  }
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     methods->Proceed();
   }
 
  private:
   CallCounter* counter_;
+  const char* method_;
+  absl::Time start_ = absl::InfinitePast();
 };
 
 class CountingInterceptorFactory final
@@ -42,8 +55,8 @@ class CountingInterceptorFactory final
  public:
   explicit CountingInterceptorFactory(CallCounter* counter) : counter_(counter) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
-      grpc::experimental::ServerRpcInfo*) override {
-    return new CountingInterceptor(counter_);
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new CountingInterceptor(counter_, info->method());
   }
 
  private:

@@ -3,6 +3,7 @@
 // session in tmux, and bad input.
 
 #include <signal.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <thread>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "plugins/base/file_util.h"
 #include "tests/shim/shim_fixture.h"
 #include "tests/tasks/task_env.h"
 #include "tests/testutil/grpc_client.h"
@@ -70,6 +72,19 @@ TEST_F(ShimCtrTest, DetachedTaskLsExecPsMetricsPauseKillRm) {
   auto [status, pid] = TaskRow("bg");
   EXPECT_EQ(status, "RUNNING");
   ASSERT_EQ(ShimPids(daemon_->address(), "bg").size(), 1u);
+  {
+    // berthd execs berth-shim from a view nobody can write, so the shim runs sealed without
+    // re-executing itself (which would have left its marker in its initial environment), and
+    // keeps its name for ps.
+    std::string proc = absl::StrCat("/proc/", ShimPids(daemon_->address(), "bg")[0]);
+    struct statvfs exe_fs;
+    ASSERT_EQ(statvfs((proc + "/exe").c_str(), &exe_fs), 0);
+    EXPECT_NE(exe_fs.f_flag & ST_RDONLY, 0u) << "the shim runs from a writable file";
+    auto environ_block = ReadFile(proc + "/environ");
+    ASSERT_TRUE(environ_block.ok()) << environ_block.status();
+    EXPECT_FALSE(absl::StrContains(*environ_block, "_BERTH_RUNTIME_SEALED"));
+    EXPECT_EQ(ReadFile(proc + "/comm").value_or(""), "berth-shim\n");
+  }
   testutil::CommandResult exec = Ctr({"t", "exec", "--fifo-dir", fifo_dir_, "--exec-id", "e1",
                                       "bg", "/bin/sh", "-c", "echo out; echo err >&2; exit 4"});
   EXPECT_EQ(exec.exit_code, 4) << exec.Describe();

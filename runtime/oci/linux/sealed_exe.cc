@@ -80,8 +80,7 @@ absl::StatusOr<UniqueFd> MountOverlay(const std::string& dir, bool append_syntax
 
 // The binary opened through a read-only overlayfs mounted nowhere (no copy). The mount lives
 // as long as a process executes from it.
-absl::StatusOr<UniqueFd> OverlayView() {
-  ASSIGN_OR_RETURN(std::string path, SelfExePath());
+absl::StatusOr<UniqueFd> OverlayView(const std::string& path) {
   size_t slash = path.rfind('/');
   if (slash == std::string::npos || slash == 0) {
     return absl::FailedPreconditionError("binary not in a subdirectory");
@@ -95,12 +94,12 @@ absl::StatusOr<UniqueFd> OverlayView() {
   return exe;
 }
 
-// A memfd copy of the binary, sealed against any change.
-absl::StatusOr<UniqueFd> SealedCopy() {
-  UniqueFd src(open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
-  if (!src.valid()) return ErrnoError(errno, "open", "/proc/self/exe");
+// A memfd copy of the binary at `path`, sealed against any change.
+absl::StatusOr<UniqueFd> SealedCopy(const std::string& path) {
+  UniqueFd src(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!src.valid()) return ErrnoError(errno, "open", path);
   struct stat st;
-  if (fstat(src.get(), &st) != 0) return ErrnoError(errno, "stat", "/proc/self/exe");
+  if (fstat(src.get(), &st) != 0) return ErrnoError(errno, "stat", path);
   unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
 #ifdef MFD_EXEC
   flags |= MFD_EXEC;
@@ -126,6 +125,12 @@ absl::StatusOr<UniqueFd> SealedCopy() {
 
 }  // namespace
 
+absl::StatusOr<UniqueFd> OpenSealed(const std::string& path) {
+  absl::StatusOr<UniqueFd> exe = OverlayView(path);
+  if (!exe.ok()) exe = SealedCopy(path);
+  return exe;
+}
+
 bool SelfExeIsSealed() {
   UniqueFd fd(open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   return fd.valid() && IsSealed(fd.get());
@@ -134,15 +139,18 @@ bool SelfExeIsSealed() {
 absl::Status ReexecSealed(char** argv) {
   bool reexeced = getenv(kReexecMarker) != nullptr;
   unsetenv(kReexecMarker);
-  if (reexeced && argv[0] != nullptr) {
-    // execveat names the process after the fd ("3"); give it back its own name for ps.
+  if (argv[0] != nullptr) {
+    // Exec'd through a file descriptor (execveat here, or /proc/self/fd/N by a parent that
+    // sealed the binary for us), the process is named after the fd ("3"); give it back its
+    // own name for ps.
     const char* base = strrchr(argv[0], '/');
     prctl(PR_SET_NAME, base != nullptr ? base + 1 : argv[0], 0, 0, 0);
   }
   if (SelfExeIsSealed()) return absl::OkStatus();
   if (reexeced) return absl::InternalError("re-executed runtime binary is still writable");
-  absl::StatusOr<UniqueFd> exe = OverlayView();
-  if (!exe.ok()) exe = SealedCopy();
+  absl::StatusOr<std::string> self = SelfExePath();
+  absl::StatusOr<UniqueFd> exe = self.ok() ? OverlayView(*self) : self.status();
+  if (!exe.ok()) exe = SealedCopy("/proc/self/exe");
   if (!exe.ok()) return Annotate(exe.status(), "protect the runtime binary");
   setenv(kReexecMarker, "1", 1);
   syscall(SYS_execveat, exe->get(), "", argv, environ, AT_EMPTY_PATH);

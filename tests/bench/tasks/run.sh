@@ -16,6 +16,7 @@
 # Prints the ratios berth/containerd. Goals (issue 6): latency <= 1/3 of containerd's, shim
 # RSS < 1/8 of containerd-shim-runc-v2's, berthctl run within 4x of the floor.
 #
+# Everything is written to a fresh ext4 (lib.sh's fresh_ext4) made in BENCH_TMPDIR.
 # Environment: RUNS [25]  PHASES [10]  DENSITY [100]  BENCH_TMPDIR [/var/tmp]  KEEP_TMP=1
 #   STATE_TMPFS=1: both daemons' --state dirs on /dev/shm (tmpfs, like /run on most hosts; here
 #   /run is on the root ext4, where every fsync of a bundle file costs ~2-8 ms).
@@ -41,7 +42,11 @@ done
 # berthd (and containerd, unused) find containerd-shim-berth-v1 on PATH.
 export PATH="$BUILD/runtime/shim:$PATH"
 
-TMP=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/berth-taskbench.XXXXXX")
+FS=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/berth-taskbench.XXXXXX")
+TMP=$FS/fs
+# A fresh ext4 for everything both daemons write (lib.sh: an aged one makes each new inode
+# cost a scan of recently deleted ones, and the runs vary).
+fresh_ext4 "$TMP" 8
 SHM=''
 if [ "${STATE_TMPFS:-0}" = 1 ]; then
     # Both daemons' state dirs (bundles, shim sockets) on tmpfs, as /run is on most hosts.
@@ -71,7 +76,9 @@ cleanup() {
     for sock in "$B" "$C"; do [ -S "$sock" ] && remove_all "$sock"; done
     stop_daemons
     [ -n "$SHM" ] && rm -rf "$SHM"
-    if [ "${KEEP_TMP:-0}" = 1 ]; then echo "run.sh: kept $TMP"; else rm -rf "$TMP"; fi
+    for m in $(grep -o "$TMP/[^ ]*" /proc/mounts | sort -r); do umount "$m"; done
+    if [ "${KEEP_TMP:-0}" = 1 ]; then echo "run.sh: kept $TMP ($FS/fs.img)"; else
+        umount_fresh_ext4 "$TMP"; rm -rf "$FS"; fi
     exit $rc
 }
 trap cleanup EXIT
