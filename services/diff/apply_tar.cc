@@ -327,6 +327,7 @@ absl::Status Extractor::Finish() {
     if (!fd.ok()) continue;  // replaced or removed by a later entry
     if (futimens(fd->get(), it->times) != 0) return ErrnoError(errno, "set times", it->rel);
   }
+  if (implied_.empty()) return absl::OkStatus();
   // A directory listed after its children is not implied.
   absl::flat_hash_set<std::string> listed;
   for (const DirTime& dir : dir_times_) listed.insert(dir.rel);

@@ -18,12 +18,10 @@
 namespace berth::diff {
 namespace {
 
-// The directory `rel` in the first of `lowers` that has the path; an invalid fd when none has
-// it or the first that has it holds something else there.
-absl::StatusOr<UniqueFd> LowerDir(absl::Span<const std::string> lowers, const std::string& rel) {
-  for (const std::string& lower : lowers) {
-    UniqueFd root(open(lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root.valid()) return ErrnoError(errno, "open", lower);
+// The directory `rel` in the first of `lower_roots` that has the path; an invalid fd when none
+// has it or the first that has it holds something else there.
+absl::StatusOr<UniqueFd> LowerDir(const std::vector<UniqueFd>& lower_roots, const std::string& rel) {
+  for (const UniqueFd& root : lower_roots) {
     absl::StatusOr<UniqueFd> dir = OpenInRoot(root.get(), rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     if (dir.ok()) return dir;
     if (absl::IsNotFound(dir.status())) continue;
@@ -65,11 +63,16 @@ absl::Status CopyDirInfo(int from, int to) {
 
 absl::Status CopyImpliedDirInfo(int root_fd, absl::Span<const std::string> rels,
                                 absl::Span<const std::string> lowers) {
-  if (lowers.empty()) return absl::OkStatus();
+  if (lowers.empty() || rels.empty()) return absl::OkStatus();
+  std::vector<UniqueFd> lower_roots;
+  for (const std::string& lower : lowers) {
+    lower_roots.emplace_back(open(lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!lower_roots.back().valid()) return ErrnoError(errno, "open", lower);
+  }
   for (const std::string& rel : rels) {
     absl::StatusOr<UniqueFd> dir = OpenInRoot(root_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     if (!dir.ok()) continue;  // removed or replaced by a later entry of the layer
-    ASSIGN_OR_RETURN(UniqueFd lower, LowerDir(lowers, rel));
+    ASSIGN_OR_RETURN(UniqueFd lower, LowerDir(lower_roots, rel));
     if (!lower.valid()) continue;
     if (absl::Status s = CopyDirInfo(lower.get(), dir->get()); !s.ok()) {
       return Annotate(s, absl::StrCat("implied directory `", rel, "`"));

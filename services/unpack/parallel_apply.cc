@@ -80,10 +80,11 @@ struct ChainProgress {
   absl::Mutex mu;
   size_t next ABSL_GUARDED_BY(mu) = 0;
   size_t committed ABSL_GUARDED_BY(mu) = 0;  // layers [0, committed) are in place
-  bool failed ABSL_GUARDED_BY(mu) = false;
   absl::Status error ABSL_GUARDED_BY(mu);    // of the lowest layer that failed
   size_t error_layer ABSL_GUARDED_BY(mu) = SIZE_MAX;
   UnpackResult result ABSL_GUARDED_BY(mu);
+
+  bool failed() const ABSL_SHARED_LOCKS_REQUIRED(mu) { return error_layer != SIZE_MAX; }
 };
 
 }  // namespace
@@ -141,10 +142,10 @@ absl::StatusOr<UnpackResult> Unpacker::ApplyInParallel(
     {
       absl::MutexLock lock(&progress.mu);
       auto below_done = [&]() ABSL_SHARED_LOCKS_REQUIRED(progress.mu) {
-        return progress.failed || progress.committed == i;
+        return progress.failed() || progress.committed == i;
       };
       progress.mu.Await(absl::Condition(&below_done));
-      if (progress.failed) return absl::CancelledError("a layer below failed");
+      if (progress.failed()) return absl::CancelledError("a layer below failed");
     }
     RETURN_IF_ERROR(status);
     if (staged.key.empty()) return false;  // committed already
@@ -155,7 +156,7 @@ absl::StatusOr<UnpackResult> Unpacker::ApplyInParallel(
       size_t i;
       {
         absl::MutexLock lock(&progress.mu);
-        if (progress.failed || progress.next == chain.size()) return;
+        if (progress.failed() || progress.next == chain.size()) return;
         i = progress.next++;
       }
       absl::StatusOr<bool> applied = layer(i);
@@ -163,9 +164,11 @@ absl::StatusOr<UnpackResult> Unpacker::ApplyInParallel(
       if (applied.ok()) {
         ++(*applied ? progress.result.layers_applied : progress.result.layers_reused);
         progress.committed = i + 1;
-      } else if (!progress.failed || i < progress.error_layer) {
-        if (absl::IsCancelled(applied.status()) && progress.failed) continue;
-        progress.failed = true;
+        continue;
+      }
+      // A layer cancelled because another failed reports nothing; the lowest failure wins.
+      bool cancelled = progress.failed() && absl::IsCancelled(applied.status());
+      if (!cancelled && i < progress.error_layer) {
         progress.error_layer = i;
         progress.error = Annotate(applied.status(), absl::StrCat("unpack layer ", layers[i].digest()));
       }
@@ -177,7 +180,7 @@ absl::StatusOr<UnpackResult> Unpacker::ApplyInParallel(
   for (std::thread& worker : workers) worker.join();
 
   absl::MutexLock lock(&progress.mu);
-  if (progress.failed) return progress.error;
+  if (progress.failed()) return progress.error;
   progress.result.chain_id = chain.back();
   return progress.result;
 }

@@ -89,14 +89,16 @@ absl::StatusOr<bool> Unpacker::ApplyLayer(metadata::SnapshotStore& store,
                                           const std::string& diff_id, const std::string& parent,
                                           const std::string& chain_id) {
   if (store.Stat(request.ns, chain_id).ok()) return false;
-  absl::StatusOr<bool> applied = PrepareFillCommit(
+  absl::StatusOr<bool> committed = PrepareFillCommit(
       store, request, parent, chain_id,
       [&](const std::vector<snapshotter::Mount>& mounts) -> absl::Status {
         ASSIGN_OR_RETURN(diff::AppliedLayer applied, differ_.Apply(request.ns, layer, mounts));
         return CheckDiffId(applied, layer, diff_id);
       });
-  if (!applied.ok()) return Annotate(applied.status(), absl::StrCat("unpack layer ", layer.digest()));
-  return applied;
+  if (!committed.ok()) {
+    return Annotate(committed.status(), absl::StrCat("unpack layer ", layer.digest()));
+  }
+  return committed;
 }
 
 absl::StatusOr<bool> Unpacker::PrepareFillCommit(metadata::SnapshotStore& store,

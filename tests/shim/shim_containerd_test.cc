@@ -63,13 +63,7 @@ class ShimContainerdTest : public ::testing::Test {
   }
 
   testutil::CommandResult Ctr(std::vector<std::string> args) {
-    std::vector<std::string> argv = {"/usr/bin/ctr", "-a", socket_, "-n", "shim-ctrd"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto result = testutil::RunCommand(
-        argv, {.timeout = std::chrono::seconds(30),
-               .env = {"CONTAINERD_ADDRESS=", "CONTAINERD_NAMESPACE="}});
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? *result : testutil::CommandResult{};
+    return testutil::RunCtr(socket_, "shim-ctrd", args);
   }
 
   std::string dir_, socket_;

@@ -45,13 +45,7 @@ class ShimFixture : public ::testing::Test {
   }
 
   testutil::CommandResult Ctr(std::vector<std::string> args) {
-    std::vector<std::string> argv = {"/usr/bin/ctr", "-a", daemon_->address(), "-n", ns_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto result = testutil::RunCommand(
-        argv, {.timeout = std::chrono::seconds(30),
-               .env = {"CONTAINERD_ADDRESS=", "CONTAINERD_NAMESPACE="}});
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? *result : testutil::CommandResult{};
+    return testutil::RunCtr(daemon_->address(), ns_, args);
   }
 
   // `ctr run` with `runtime` and the test's rootfs (--rootfs takes the image's place).

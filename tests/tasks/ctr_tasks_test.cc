@@ -40,12 +40,7 @@ class CtrTasksTest : public ::testing::Test {
   }
 
   testutil::CommandResult Ctr(std::vector<std::string> args) {
-    std::vector<std::string> argv = {"/usr/bin/ctr", "-a", daemon_->address(), "-n", ns_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto result = testutil::RunCommand(argv, {.timeout = std::chrono::seconds(30),
-                                              .env = {"CONTAINERD_ADDRESS=", "CONTAINERD_NAMESPACE="}});
-    EXPECT_TRUE(result.ok()) << result.status();
-    return *result;
+    return testutil::RunCtr(daemon_->address(), ns_, args);
   }
 
   // The STATUS column of `ctr t ls` for `id` ("" if absent), and its PID.

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
 
 extern char** environ;
 
@@ -337,6 +338,17 @@ bool BackgroundProcess::Running() {
     return false;
   }
   return true;
+}
+
+CommandResult RunCtr(const std::string& address, const std::string& ns,
+                     const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"/usr/bin/ctr", "-a", address, "-n", ns};
+  argv.insert(argv.end(), args.begin(), args.end());
+  absl::StatusOr<CommandResult> result = RunCommand(
+      argv, {.timeout = std::chrono::seconds(30),
+             .env = {"CONTAINERD_ADDRESS=", "CONTAINERD_NAMESPACE="}});
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? *std::move(result) : CommandResult{};
 }
 
 }  // namespace berth::testutil

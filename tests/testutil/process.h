@@ -49,6 +49,12 @@ struct RunOptions {
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                          const RunOptions& options = {});
 
+// Debian's ctr against the daemon at `address`, namespace `ns`, with `args`: 30 s timeout and
+// CONTAINERD_ADDRESS/NAMESPACE cleared, so the test's environment cannot redirect it. A ctr
+// that cannot be started at all fails the test and gives an empty result.
+CommandResult RunCtr(const std::string& address, const std::string& ns,
+                     const std::vector<std::string>& args);
+
 // A child that runs while the test goes on. Its stdout and stderr are read by a thread into
 // buffers the test can wait on. The destructor kills it (SIGKILL) if it still runs and reaps it.
 class BackgroundProcess {

@@ -23,16 +23,10 @@ for f in "$BERTHD" "$CONTAINERD" "$CTR"; do
 done
 
 TMP=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/berth-ctbench.XXXXXX")
+. "$(dirname "$0")/../lib.sh"  # stop_pid, now
 BERTHD_PID='' CONTAINERD_PID=''
 B_SOCK=$TMP/berthd/berthd.sock
 C_SOCK=$TMP/containerd/containerd.sock
-stop_pid() {
-    local pid=$1
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-}
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -84,7 +78,6 @@ BYTES=$(stat -c %s "$BLOB")
 cat "$BLOB" >/dev/null  # page cache warm for every contender
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)  cpus: $(nproc)"
 
-now() { date +%s.%N; }
 best=''
 AFTER=true
 time_best() {  # time_best CMD...: best wall time of RUNS runs ($AFTER runs untimed after each)

@@ -31,14 +31,8 @@ for f in "$BERTHD" "$BERTHCTL" /usr/bin/containerd /usr/bin/ctr /usr/bin/docker-
 done
 
 TMP=$(mktemp -d /var/tmp/berth-pullbench.XXXXXX)
+. "$(dirname "$0")/../lib.sh"  # stop_pid, now
 PIDS=()
-stop_pid() {
-    local pid=$1
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-}
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -52,10 +46,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
 # Waits until the daemon `pid` answers on `sock` (fails if it dies or takes 30 s).
-wait_socket() {
+wait_answer() {
     for _ in $(seq 300); do
         timeout 2 ctr -a "$1" version >/dev/null 2>&1 && return 0
         kill -0 "$2" 2>/dev/null || { echo "run.sh: daemon on $1 died" >&2; return 1; }
@@ -138,7 +131,7 @@ pull_berthd() {
         --address "$dir/b.sock" >"$dir/log" 2>&1 &
     local pid=$!
     PIDS+=($pid)
-    wait_socket "$dir/b.sock" $pid
+    wait_answer "$dir/b.sock" $pid
     sync
     local start end
     start=$(now)
@@ -168,7 +161,7 @@ EOC
     containerd --config "$dir/config.toml" >"$dir/log" 2>&1 &
     local pid=$!
     PIDS+=($pid)
-    wait_socket "$dir/c.sock" $pid
+    wait_answer "$dir/c.sock" $pid
     sync
     local start end
     start=$(now)
