@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   berth::ctl::AddImageCommands(app, action);
   berth::ctl::AddRegistryCommands(app, action);
   berth::ctl::AddContainerCommands(app, action);
+  berth::ctl::AddContentCommands(app, action);
   CLI11_PARSE(app, argc, argv);
 
   if (!action) return 0;

@@ -20,5 +20,6 @@ void AddNamespaceCommands(CLI::App& app, Action& action);
 void AddImageCommands(CLI::App& app, Action& action);
 void AddRegistryCommands(CLI::App& app, Action& action);
 void AddContainerCommands(CLI::App& app, Action& action);
+void AddContentCommands(CLI::App& app, Action& action);
 
 }  // namespace berth::ctl

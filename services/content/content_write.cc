@@ -54,9 +54,12 @@ class WriteSession {
         response.set_total(total_);
         break;
       case api::WRITE:
+        return AcknowledgeThenWrite(request, status.offset(), response);
       case api::COMMIT:
-        RETURN_IF_ERROR(WriteData(request, status.offset(), response));
-        if (request.action() == api::COMMIT) RETURN_IF_ERROR(Commit(request));
+        RETURN_IF_ERROR(CheckOffset(request, status.offset()));
+        RETURN_IF_ERROR(WriteData(request, status.offset()));
+        response.set_offset(OffsetAfter(request, status.offset()));
+        RETURN_IF_ERROR(Commit(request));
         response.set_digest(writer_->Digest().string());
         break;
       default:
@@ -66,21 +69,41 @@ class WriteSession {
     return request.action() == api::COMMIT;
   }
 
-  absl::Status WriteData(const api::WriteContentRequest& request, int64_t offset,
-                         api::WriteContentResponse& response) {
+  // containerd's clients wait for each WRITE's reply before they send the next chunk, so a
+  // reply sent after hashing and writing would put both on the critical path of every chunk.
+  // The reply goes out as soon as the offset is known to be right; the chunk is then hashed and
+  // written while the next one travels. It carries no digest (clients keep the one they had).
+  // A failed write ends the stream with its error, which the client gets on its next message,
+  // and Status keeps reporting the offset actually written, so a resume starts from there.
+  absl::StatusOr<bool> AcknowledgeThenWrite(const api::WriteContentRequest& request,
+                                            int64_t offset, api::WriteContentResponse& response) {
+    RETURN_IF_ERROR(CheckOffset(request, offset));
+    response.set_offset(OffsetAfter(request, offset));
+    if (!stream_.Write(response)) return absl::CancelledError("client went away");
+    RETURN_IF_ERROR(WriteData(request, offset));
+    return false;
+  }
+
+  // WRITE at offset 0 restarts the ingest; any other offset appends.
+  static int64_t OffsetAfter(const api::WriteContentRequest& request, int64_t offset) {
+    int64_t start = request.offset() == 0 ? 0 : offset;
+    return start + static_cast<int64_t>(request.data().size());
+  }
+
+  static absl::Status CheckOffset(const api::WriteContentRequest& request, int64_t offset) {
     if (request.offset() > 0 && request.offset() != offset) {
       return absl::OutOfRangeError(absl::StrCat("write @", request.offset(),
                                                 " must occur at current offset ", offset));
     }
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteData(const api::WriteContentRequest& request, int64_t offset) {
     if (request.offset() == 0 && offset > 0) {
       RETURN_IF_ERROR(Annotate(writer_->Truncate(0), "truncate failed"));
-      response.set_offset(0);
     }
-    if (!request.data().empty()) {
-      RETURN_IF_ERROR(writer_->Write(request.data()));
-      response.set_offset(response.offset() + static_cast<int64_t>(request.data().size()));
-    }
-    return absl::OkStatus();
+    if (request.data().empty()) return absl::OkStatus();
+    return writer_->Write(request.data());
   }
 
   absl::Status Commit(const api::WriteContentRequest& request) {

@@ -7,7 +7,8 @@
 //                                   it; AlreadyExists if `expected` is in the namespace already.
 //                                   Reply: offset so far, total, started/updated, digest so far.
 //   WRITE {offset, data}         -> offset must be the current one (OutOfRange), 0 restarts the
-//                                   ingest; reply: new offset and digest.
+//                                   ingest; reply: new offset, sent before the bytes are hashed
+//                                   and written (a write error fails the next message).
 //   COMMIT {total, expected, labels} -> verify (FailedPrecondition on mismatch) and record the
 //                                   blob in the namespace; reply and end the stream.
 //

@@ -2,8 +2,10 @@
 // after the client vanished mid-write, mismatched digest or size, a locked ref, a wrong
 // offset; and Read with offset and size.
 
+#include <fstream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "content/digest.h"
 #include "gmock/gmock.h"
 #include "tests/integration_images/images_fixture.h"
@@ -72,9 +74,52 @@ class ContentWriteTest : public ::testing::Test {
     return status;
   }
 
+  // `berthctl content ingest` with `args`, stdin from `input` (nullopt: /dev/null).
+  CommandResult Ingest(std::vector<std::string> args, std::optional<std::string> input = {}) {
+    const char* build = std::getenv("BERTH_BUILD_DIR");
+    args.insert(args.begin(), {absl::StrCat(build ? build : BERTH_DEFAULT_BUILD_DIR,
+                                            "/ctl/berthctl"),
+                               "-a", daemon_->address(), "-n", "default", "content", "ingest"});
+    RunOptions options;
+    options.stdin_data = std::move(input);
+    options.env = {"BERTH_ADDRESS=", "BERTH_NAMESPACE="};
+    auto result = RunCommand(args, options);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : CommandResult{};
+  }
+  // Writes the first `bytes` of `data` to an ingest of `ref` and leaves as a killed client
+  // would; waits until the daemon has let the ref go.
+  void LeaveIngest(const std::string& ref, const std::string& data, int64_t bytes) {
+    content_api::WriteContentResponse response;
+    {
+      Session session = Open();
+      ASSERT_TRUE(Send(session, Stat(ref), &response));
+      ASSERT_TRUE(Send(session, Write(0, data.substr(0, bytes)), &response));
+      session.context->TryCancel();
+    }
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      Session probe = Open();
+      if (Send(probe, Stat(ref), &response)) {
+        ASSERT_EQ(response.offset(), bytes);
+        probe.context->TryCancel();
+        return;
+      }
+      (void)probe.stream->Finish();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    FAIL() << "ref " << ref << " stayed locked";
+  }
+
   std::unique_ptr<TestDaemon> daemon_;
   std::unique_ptr<content_api::Content::Stub> stub_;
 };
+
+// Data that differs from `seed` to `seed`, in every 4 KiB block.
+std::string Pattern(size_t size, int seed) {
+  std::string data(size, '\0');
+  for (size_t i = 0; i < size; ++i) data[i] = static_cast<char>(i * 13 + i / 4096 + seed);
+  return data;
+}
 
 TEST_F(ContentWriteTest, ResumesFromStatusOffsetAfterClientVanished) {
   std::string data(5 << 20, '\0');
@@ -91,12 +136,8 @@ TEST_F(ContentWriteTest, ResumesFromStatusOffsetAfterClientVanished) {
     }
     first.context->TryCancel();  // the client is gone mid-ingest
   }
-  content_api::StatusRequest status_request;
-  status_request.set_ref("layer-x");
-  content_api::StatusResponse status;
-  ASSERT_TRUE(stub_->Status(NamespacedContext("default").get(), status_request, &status).ok());
-  EXPECT_EQ(status.status().offset(), 3 << 20);
-  // The next writer resumes where Status said (retrying while the old session lets go).
+  // The next writer resumes where Status says (retrying while the old session lets go: a
+  // WRITE is answered before its bytes are written, so the old session may still be writing).
   Session second;
   for (int attempt = 0; attempt < 50; ++attempt) {
     second = Open();
@@ -105,6 +146,11 @@ TEST_F(ContentWriteTest, ResumesFromStatusOffsetAfterClientVanished) {
     ASSERT_EQ(finished.error_code(), grpc::StatusCode::UNAVAILABLE) << StatusText(finished);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  content_api::StatusRequest status_request;
+  status_request.set_ref("layer-x");
+  content_api::StatusResponse status;
+  ASSERT_TRUE(stub_->Status(NamespacedContext("default").get(), status_request, &status).ok());
+  EXPECT_EQ(status.status().offset(), 3 << 20);  // every acknowledged chunk is there
   int64_t offset = response.offset();
   ASSERT_EQ(offset, status.status().offset());
   for (; offset + (1 << 20) < total; offset += 1 << 20) {
@@ -204,6 +250,72 @@ TEST_F(ContentWriteTest, ReadHonoursOffsetAndSize) {
   ASSERT_TRUE(reader->Finish().ok());
   EXPECT_EQ(bytes, data.size());
   EXPECT_EQ(chunks, 3u);
+}
+
+}  // namespace
+}  // namespace berth::testutil
+
+namespace berth::testutil {
+namespace {
+
+TEST_F(ContentWriteTest, BerthctlIngestsAFileAndStdin) {
+  std::string data = Pattern((3 << 20) + 12345, 1);  // several chunks and a ragged tail
+  std::string digest = content::Digest::FromBytes(data).string();
+  std::string path = daemon_->dir() + "/blob";
+  std::ofstream(path, std::ios::binary) << data;
+  CommandResult file = Ingest({"-i", path, "--expected-size", std::to_string(data.size()),
+                               "--expected-digest", digest, "from-file"});
+  ASSERT_EQ(file.exit_code, 0) << file.err;
+  EXPECT_EQ(file.out, digest + "\n");
+  content_api::Info info;
+  ASSERT_TRUE(Info(digest, &info).ok());
+  EXPECT_EQ(info.size(), static_cast<int64_t>(data.size()));
+  // Again: the blob exists, which `ctr content ingest` also counts as success.
+  CommandResult again = Ingest({"-i", path, "--expected-digest", digest, "again"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+
+  std::string piped = Pattern(100000, 2);
+  std::string piped_digest = content::Digest::FromBytes(piped).string();
+  CommandResult stdin_result = Ingest({"from-stdin"}, piped);
+  ASSERT_EQ(stdin_result.exit_code, 0) << stdin_result.err;
+  EXPECT_EQ(stdin_result.out, piped_digest + "\n");
+}
+
+// The first 2 MiB of the ingest come from an earlier client and differ from the file's: the
+// committed blob is the earlier bytes plus the rest of the file only if berthctl resumed at
+// the daemon's offset instead of writing from 0.
+TEST_F(ContentWriteTest, BerthctlResumesAnIngestAtTheDaemonsOffset) {
+  const int64_t earlier = 2 << 20;
+  std::string file_data = Pattern(5 << 20, 3);
+  std::string earlier_data = Pattern(earlier, 4);
+  std::string resumed = earlier_data + file_data.substr(earlier);
+  std::string digest = content::Digest::FromBytes(resumed).string();
+  std::string path = daemon_->dir() + "/blob";
+  std::ofstream(path, std::ios::binary) << file_data;
+
+  ASSERT_NO_FATAL_FAILURE(LeaveIngest("seekable", earlier_data, earlier));
+  CommandResult file = Ingest({"-i", path, "--expected-digest", digest, "seekable"});
+  ASSERT_EQ(file.exit_code, 0) << file.err;
+  EXPECT_EQ(file.out, digest + "\n");
+
+  // The same through a pipe (read and dropped up to the offset), with other file bytes.
+  std::string piped_data = Pattern(5 << 20, 6);
+  std::string piped_digest =
+      content::Digest::FromBytes(earlier_data + piped_data.substr(earlier)).string();
+  ASSERT_NO_FATAL_FAILURE(LeaveIngest("piped", earlier_data, earlier));
+  CommandResult piped = Ingest({"--expected-digest", piped_digest, "piped"}, piped_data);
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.out, piped_digest + "\n");
+}
+
+TEST_F(ContentWriteTest, BerthctlIngestWithTheWrongDigestFailsAndStoresNothing) {
+  std::string data = Pattern(2 << 20, 5);
+  std::string wrong = content::Digest::FromBytes("something else").string();
+  CommandResult result = Ingest({"--expected-digest", wrong, "wrong"}, data);
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result.err, HasSubstr("unexpected commit digest"));
+  EXPECT_EQ(Info(content::Digest::FromBytes(data).string()).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace
