@@ -34,9 +34,12 @@ struct IngestOptions {
 };
 
 absl::StatusOr<UniqueFd> OpenInput(const std::string& input) {
-  if (input.empty() || input == "-") return UniqueFd(dup(STDIN_FILENO));
-  UniqueFd fd(open(input.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return absl::NotFoundError(absl::StrCat("open `", input, "`: ", strerror(errno)));
+  bool from_stdin = input.empty() || input == "-";
+  UniqueFd fd(from_stdin ? dup(STDIN_FILENO) : open(input.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return absl::NotFoundError(
+        absl::StrCat("open `", from_stdin ? "stdin" : input, "`: ", strerror(errno)));
+  }
   return fd;
 }
 

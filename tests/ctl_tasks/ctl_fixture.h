@@ -96,8 +96,7 @@ class CtlTasksTest : public ::testing::Test {
   }
 
   static std::string Binary() {
-    const char* build = std::getenv("BERTH_BUILD_DIR");
-    return absl::StrCat(build ? build : BERTH_DEFAULT_BUILD_DIR, "/ctl/berthctl");
+    return testutil::BuildPath("ctl/berthctl");
   }
 
   // berthctl -a <daemon> -n <ns> args...

@@ -5,7 +5,6 @@
 #include <fstream>
 #include <thread>
 
-#include "absl/strings/str_cat.h"
 #include "content/digest.h"
 #include "gmock/gmock.h"
 #include "tests/integration_images/images_fixture.h"
@@ -76,10 +75,8 @@ class ContentWriteTest : public ::testing::Test {
 
   // `berthctl content ingest` with `args`, stdin from `input` (nullopt: /dev/null).
   CommandResult Ingest(std::vector<std::string> args, std::optional<std::string> input = {}) {
-    const char* build = std::getenv("BERTH_BUILD_DIR");
-    args.insert(args.begin(), {absl::StrCat(build ? build : BERTH_DEFAULT_BUILD_DIR,
-                                            "/ctl/berthctl"),
-                               "-a", daemon_->address(), "-n", "default", "content", "ingest"});
+    args.insert(args.begin(), {BuildPath("ctl/berthctl"), "-a", daemon_->address(), "-n",
+                               "default", "content", "ingest"});
     RunOptions options;
     options.stdin_data = std::move(input);
     options.env = {"BERTH_ADDRESS=", "BERTH_NAMESPACE="};

@@ -131,9 +131,7 @@ class ImagesTest : public ::testing::Test {
     return Run(args);
   }
   CommandResult Berthctl(std::vector<std::string> args) {
-    const char* build = std::getenv("BERTH_BUILD_DIR");
-    std::string binary = absl::StrCat(build ? build : BERTH_DEFAULT_BUILD_DIR, "/ctl/berthctl");
-    args.insert(args.begin(), {binary, "-a", daemon_->address()});
+    args.insert(args.begin(), {BuildPath("ctl/berthctl"), "-a", daemon_->address()});
     return Run(args);
   }
 

@@ -44,9 +44,7 @@ TEST_F(AuthTest, BasicAuthWithLoginAndLogout) {
 
   result = Run({"sh", "-c", "echo s3cret | \"$0\" -a \"$1\" login --plain-http -u alice "
                             "--password-stdin \"$2\"",
-                std::string(std::getenv("BERTH_BUILD_DIR") ? std::getenv("BERTH_BUILD_DIR")
-                                                           : BERTH_DEFAULT_BUILD_DIR) +
-                    "/ctl/berthctl",
+                BuildPath("ctl/berthctl"),
                 daemon_->address(), host});
   ASSERT_TRUE(result.ok()) << result.Describe();
   EXPECT_THAT(result.out, HasSubstr("Login Succeeded"));

@@ -73,8 +73,7 @@ TEST_F(FaultsTest, PullResumesAfterDaemonRestart) {
   auto proxy = Proxy::Start("stall", registry_->port(), {"--cut", std::to_string(kCut)});
   ASSERT_TRUE(proxy.ok()) << proxy.status();
   StartDaemon();
-  const char* build = std::getenv("BERTH_BUILD_DIR");
-  std::string ctl = absl::StrCat(build ? build : BERTH_DEFAULT_BUILD_DIR, "/ctl/berthctl");
+  std::string ctl = BuildPath("ctl/berthctl");
   std::string ref = (*proxy)->host() + "/test/busybox:latest";
   auto first = BackgroundProcess::Start({ctl, "-a", daemon_->address(), "pull", "--plain-http", ref},
                                         {"BERTH_AUTH_CONFIG=" + auth_config_});

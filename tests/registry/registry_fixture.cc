@@ -166,9 +166,7 @@ CommandResult RegistryTest::Run(const std::vector<std::string>& argv, std::chron
 }
 
 CommandResult RegistryTest::Berthctl(std::vector<std::string> args, const std::string& ns) {
-  const char* build = std::getenv("BERTH_BUILD_DIR");
-  std::string binary = absl::StrCat(build ? build : BERTH_DEFAULT_BUILD_DIR, "/ctl/berthctl");
-  args.insert(args.begin(), {binary, "-a", daemon_->address(), "-n", ns});
+  args.insert(args.begin(), {BuildPath("ctl/berthctl"), "-a", daemon_->address(), "-n", ns});
   return Run(args);
 }
 

@@ -25,11 +25,7 @@ namespace {
 
 namespace diff_api = containerd::services::diff::v1;
 
-std::string SnapshotterBinary() {
-  const char* dir = getenv("BERTH_BUILD_DIR");
-  return std::string(dir != nullptr ? dir : BERTH_DEFAULT_BUILD_DIR) +
-         "/snapshotter/berth-snapshotter";
-}
+std::string SnapshotterBinary() { return BuildPath("snapshotter/berth-snapshotter"); }
 
 TEST(ProxySnapshotterTest, UnpackMountAndReadThroughExternalSnapshotter) {
   auto dir = ScopedTempDir::Create("/tmp", "berth-px-");

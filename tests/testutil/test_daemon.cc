@@ -47,11 +47,13 @@ void RemoveTree(const std::string& path) {
   std::filesystem::remove_all(path, ignored);
 }
 
-std::string TestDaemon::BinaryPath() {
+std::string BuildPath(const std::string& relative) {
   const char* env = getenv("BERTH_BUILD_DIR");
   std::string build = env != nullptr && *env != '\0' ? env : BERTH_DEFAULT_BUILD_DIR;
-  return build + "/services/berthd";
+  return build + "/" + relative;
 }
+
+std::string TestDaemon::BinaryPath() { return BuildPath("services/berthd"); }
 
 TestDaemon::TestDaemon(DaemonOptions options, std::string dir)
     : options_(std::move(options)),

@@ -29,6 +29,10 @@
 
 namespace berth::testutil {
 
+// `relative` (e.g. "ctl/berthctl") in the build tree under test: $BERTH_BUILD_DIR, or the
+// build directory this test was configured in.
+std::string BuildPath(const std::string& relative);
+
 struct DaemonOptions {
   std::string config_text = "version = 2\n";
   std::string log_level = "info";
