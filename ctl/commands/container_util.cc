@@ -198,7 +198,7 @@ absl::Status StartTask(Client& client, const std::string& id, const std::string&
                          ->Start(LongContext(client).get(), request, &response));
 }
 
-absl::StatusOr<uint32_t> DeleteTask(Client& client, const std::string& id) {
+absl::StatusOr<uint32_t> DeleteTask(Client& client, const std::string& id, bool record_exit) {
   ASSIGN_OR_RETURN(std::optional<TaskProcess> task, GetTask(client, id));
   tasks_api::DeleteTaskRequest request;
   request.set_container_id(id);
@@ -207,6 +207,7 @@ absl::StatusOr<uint32_t> DeleteTask(Client& client, const std::string& id) {
                                   ->Delete(LongContext(client).get(), request, &response)));
   if (task.has_value()) RemoveFifoDirOf(task->stdout().empty() ? task->stdin() : task->stdout());
   // Informational only: `ps -a`, `wait` and `inspect` read it once the task is gone.
+  if (!record_exit) return response.exit_status();
   (void)SetLabels(client, id, {{kExitCodeLabel, std::to_string(response.exit_status())},
                                {kFinishedAtLabel, NowLabel()}});
   return response.exit_status();

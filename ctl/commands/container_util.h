@@ -84,9 +84,11 @@ absl::StatusOr<uint32_t> WaitTask(Client& client, const std::string& id,
 absl::Status KillTask(Client& client, const std::string& id, int signal,
                       const std::string& exec_id = "", bool all = false);
 absl::Status StartTask(Client& client, const std::string& id, const std::string& exec_id = "");
-// Deletes a stopped task, records its exit code on the container (labels), removes the FIFO
-// directory berthctl made for it, and returns the exit status.
-absl::StatusOr<uint32_t> DeleteTask(Client& client, const std::string& id);
+// Deletes a stopped task, records its exit code on the container (labels; not when
+// `record_exit` is false: the container is about to go), removes the FIFO directory berthctl
+// made for it, and returns the exit status.
+absl::StatusOr<uint32_t> DeleteTask(Client& client, const std::string& id,
+                                    bool record_exit = true);
 // SIGKILL, wait and delete if the task runs; delete if it stopped; nothing if there is none.
 absl::Status ForceRemoveTask(Client& client, const std::string& id);
 

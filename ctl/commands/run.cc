@@ -69,14 +69,18 @@ absl::Status PrepareSnapshot(Client& client, const std::string& lease, const Run
                          ->Prepare(LongContext(client, lease).get(), request, &response));
 }
 
+// `starting`: `run` starts the task right away, so the record gets its start time now (one
+// synced Containers.Update less per run).
 absl::StatusOr<Container> CreateRecord(Client& client, const std::string& lease,
                                        const RunFlags& flags, const std::string& id,
-                                       const ImageConfig& image, const nlohmann::json& spec) {
+                                       const ImageConfig& image, const nlohmann::json& spec,
+                                       bool starting) {
   containers_api::CreateContainerRequest request;
   Container* c = request.mutable_container();
   c->set_id(id);
   c->set_image(image.name);
   (*c->mutable_labels())[kImageLabel] = flags.image;
+  if (starting) (*c->mutable_labels())[kStartedAtLabel] = NowLabel();
   const nlohmann::json& config = image.config;
   (*c->mutable_labels())[kStopSignalLabel] =
       config.contains("StopSignal") && config["StopSignal"].is_string()
@@ -96,7 +100,8 @@ absl::StatusOr<Container> CreateRecord(Client& client, const std::string& lease,
   return response.container();
 }
 
-absl::StatusOr<Container> CreateContainer(Client& client, const RunFlags& flags) {
+absl::StatusOr<Container> CreateContainer(Client& client, const RunFlags& flags,
+                                          bool starting) {
   const std::string& ns = client.options().ns;
   std::string id = flags.name.empty() ? NewContainerId() : flags.name;
   if (!flags.name.empty()) {
@@ -129,49 +134,63 @@ absl::StatusOr<Container> CreateContainer(Client& client, const RunFlags& flags)
     (void)snapshots_api::Snapshots::NewStub(client.channel())
         ->Remove(client.Context().get(), request, &empty);
   };
-  ASSIGN_OR_RETURN(Container container, CreateRecord(client, lease, flags, id, image, spec));
+  ASSIGN_OR_RETURN(Container container,
+                   CreateRecord(client, lease, flags, id, image, spec, starting));
   std::move(remove_snapshot).Cancel();
   std::move(remove_state).Cancel();
   return container;
 }
 
+// How a task is started. `label_start`: record the start time on the container (`run` did
+// when it made the record); `record_exit`: record the exit code and time (not for --rm).
+struct StartOptions {
+  bool interactive = false, terminal = false, label_start = true, record_exit = true;
+};
+
 // Creates the task with FIFOs that stay for `attach`, starts it and leaves it running.
-absl::Status StartDetached(Client& client, const Container& container, bool interactive,
-                           bool terminal) {
+absl::Status StartDetached(Client& client, const Container& container, StartOptions options) {
   ASSIGN_OR_RETURN(std::unique_ptr<TaskIO> io,
-                   TaskIO::Create(client.options().ns, container.id(), interactive, terminal));
-  RETURN_IF_ERROR(CreateTask(client, container, io.get(), terminal).status());
+                   TaskIO::Create(client.options().ns, container.id(), options.interactive,
+                                  options.terminal));
+  RETURN_IF_ERROR(CreateTask(client, container, io.get(), options.terminal).status());
   absl::Status started = StartTask(client, container.id());
   if (!started.ok()) {
     (void)ForceRemoveTask(client, container.id());
     return started;
   }
-  (void)SetLabels(client, container.id(), {{kStartedAtLabel, NowLabel()}});
+  if (options.label_start) {
+    (void)SetLabels(client, container.id(), {{kStartedAtLabel, NowLabel()}});
+  }
   io->Detach();
   return absl::OkStatus();
 }
 
 // Creates the task, runs it attached, deletes it; the exit status.
 absl::StatusOr<uint32_t> StartAttached(Client& client, const Container& container,
-                                       bool interactive, bool terminal) {
+                                       StartOptions options) {
   ASSIGN_OR_RETURN(std::unique_ptr<TaskIO> io,
-                   TaskIO::Create(client.options().ns, container.id(), interactive, terminal));
-  RETURN_IF_ERROR(CreateTask(client, container, io.get(), terminal).status());
-  (void)SetLabels(client, container.id(), {{kStartedAtLabel, NowLabel()}});
+                   TaskIO::Create(client.options().ns, container.id(), options.interactive,
+                                  options.terminal));
+  RETURN_IF_ERROR(CreateTask(client, container, io.get(), options.terminal).status());
+  if (options.label_start) {
+    (void)SetLabels(client, container.id(), {{kStartedAtLabel, NowLabel()}});
+  }
   absl::StatusOr<uint32_t> exit_status =
-      RunSession(client, *io, {.id = container.id(), .terminal = terminal});
+      RunSession(client, *io, {.id = container.id(), .terminal = options.terminal});
   if (!exit_status.ok()) {
     (void)ForceRemoveTask(client, container.id());
     return exit_status;
   }
-  return DeleteTask(client, container.id());
+  return DeleteTask(client, container.id(), options.record_exit);
 }
 
 absl::Status RunCommand(Client& client, const RunFlags& flags) {
   if (flags.rm && flags.detach) return absl::InvalidArgumentError("--rm and -d conflict");
-  ASSIGN_OR_RETURN(Container container, CreateContainer(client, flags));
+  ASSIGN_OR_RETURN(Container container, CreateContainer(client, flags, /*starting=*/true));
+  StartOptions start{.interactive = flags.interactive, .terminal = flags.tty,
+                     .label_start = false, .record_exit = !flags.rm};
   if (flags.detach) {
-    absl::Status status = StartDetached(client, container, flags.interactive, flags.tty);
+    absl::Status status = StartDetached(client, container, start);
     if (!status.ok()) {
       (void)RemoveContainer(client, container, /*force=*/true);
       return status;
@@ -179,15 +198,14 @@ absl::Status RunCommand(Client& client, const RunFlags& flags) {
     std::cout << container.id() << "\n";
     return absl::OkStatus();
   }
-  absl::StatusOr<uint32_t> exit_status =
-      StartAttached(client, container, flags.interactive, flags.tty);
+  absl::StatusOr<uint32_t> exit_status = StartAttached(client, container, start);
   if (flags.rm || !exit_status.ok()) (void)RemoveContainer(client, container, /*force=*/true);
   if (!exit_status.ok()) return exit_status.status();
   ExitWithCode(static_cast<int>(*exit_status));
 }
 
 absl::Status CreateOnlyCommand(Client& client, const RunFlags& flags) {
-  ASSIGN_OR_RETURN(Container container, CreateContainer(client, flags));
+  ASSIGN_OR_RETURN(Container container, CreateContainer(client, flags, /*starting=*/false));
   std::cout << container.id() << "\n";
   return absl::OkStatus();
 }
@@ -202,10 +220,13 @@ absl::Status StartCommand(Client& client, const std::vector<std::string>& refs, 
     ASSIGN_OR_RETURN(nlohmann::json spec, ContainerSpec(container));
     bool terminal = spec["process"].value("terminal", false);
     if (attach) {
-      ASSIGN_OR_RETURN(uint32_t code, StartAttached(client, container, interactive, terminal));
+      ASSIGN_OR_RETURN(uint32_t code,
+                       StartAttached(client, container,
+                                     {.interactive = interactive, .terminal = terminal}));
       ExitWithCode(static_cast<int>(code));
     }
-    RETURN_IF_ERROR(StartDetached(client, container, interactive, terminal));
+    RETURN_IF_ERROR(
+        StartDetached(client, container, {.interactive = interactive, .terminal = terminal}));
     std::cout << ref << "\n";
   }
   return absl::OkStatus();

@@ -103,7 +103,10 @@ TaskIO::~TaskIO() {
 bool TaskIO::Cancelled() const { return !cancel_write_.valid(); }
 
 void TaskIO::StartCopy(std::function<void()> on_stdin_eof) {
-  open_outputs_ = stderr_fd_.valid() ? 2 : 1;
+  {
+    std::lock_guard<std::mutex> lock(outputs_mu_);
+    open_outputs_ = stderr_fd_.valid() ? 2 : 1;
+  }
   threads_.emplace_back([this] { CopyOut(stdout_fd_.get(), STDOUT_FILENO); });
   if (stderr_fd_.valid()) {
     threads_.emplace_back([this] { CopyOut(stderr_fd_.get(), STDERR_FILENO); });
@@ -128,7 +131,8 @@ void TaskIO::CopyOut(int from, int to) {
     }
     if (fds[1].revents != 0) break;
   }
-  --open_outputs_;
+  std::lock_guard<std::mutex> lock(outputs_mu_);
+  if (--open_outputs_ == 0) outputs_done_.notify_all();
 }
 
 void TaskIO::CopyIn(std::function<void()> on_stdin_eof) {
@@ -160,9 +164,9 @@ void TaskIO::CopyIn(std::function<void()> on_stdin_eof) {
 }
 
 void TaskIO::Finish(std::chrono::milliseconds drain) {
-  auto deadline = std::chrono::steady_clock::now() + drain;
-  while (open_outputs_ > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  {
+    std::unique_lock<std::mutex> lock(outputs_mu_);
+    outputs_done_.wait_for(lock, drain, [this] { return open_outputs_ == 0; });
   }
   cancel_write_.Reset();  // wakes every poll with POLLHUP on the read end
   for (std::thread& thread : threads_) {

@@ -15,10 +15,11 @@
 
 #include <termios.h>
 
-#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,7 +66,11 @@ class TaskIO {
   std::string stdin_path_, stdout_path_, stderr_path_;
   UniqueFd stdin_fd_, stdout_fd_, stderr_fd_;
   UniqueFd cancel_read_, cancel_write_;  // a pipe: closing the write end wakes every poll
-  std::atomic<int> open_outputs_{0};
+  // Output copies still running; Finish waits on the condition (not a poll: the end of a
+  // short task's output is on every `run`'s critical path).
+  std::mutex outputs_mu_;
+  std::condition_variable outputs_done_;
+  int open_outputs_ = 0;
   std::vector<std::thread> threads_;
 };
 

@@ -114,7 +114,8 @@ void KillAndReap(pid_t pid) {
 }
 
 // Reads and checks everything create needs before touching the system.
-absl::Status LoadBundle(const CreateOptions& options, Runtime::Launch* launch) {
+absl::Status LoadBundle(const CreateOptions& options, const std::string& seccomp_cache,
+                        Runtime::Launch* launch) {
   ASSIGN_OR_RETURN(launch->bundle, AbsolutePath(options.bundle, "bundle"));
   ASSIGN_OR_RETURN(launch->config_json, ReadFile(JoinPath(launch->bundle, "config.json")));
   ASSIGN_OR_RETURN(launch->spec, ParseSpec(launch->config_json));
@@ -123,7 +124,9 @@ absl::Status LoadBundle(const CreateOptions& options, Runtime::Launch* launch) {
   std::string root =
       spec.root.path[0] == '/' ? spec.root.path : JoinPath(launch->bundle, spec.root.path);
   ASSIGN_OR_RETURN(launch->rootfs, AbsolutePath(root, "rootfs"));
-  if (spec.linux.seccomp) RETURN_IF_ERROR(CheckSeccomp(*spec.linux.seccomp));
+  if (spec.linux.seccomp) {
+    ASSIGN_OR_RETURN(launch->seccomp, CompileSeccomp(*spec.linux.seccomp, seccomp_cache));
+  }
   if (spec.process->terminal && options.console_fd < 0 && options.console_socket.empty()) {
     return absl::InvalidArgumentError(
         "cannot allocate a tty without --console-socket (process.terminal is true)");
@@ -142,6 +145,7 @@ InitContext MakeInitContext(const Runtime::Launch& launch, const CreateOptions& 
   ctx.preserve_fds = options.preserve_fds;
   ctx.stdio = options.stdio;
   ctx.cgroup_paths = launch.cgroups->Paths();
+  ctx.seccomp = launch.seccomp ? &*launch.seccomp : nullptr;
   return ctx;
 }
 
@@ -179,12 +183,14 @@ absl::Status AwaitReady(int fd, const Spec& spec, const ContainerState& state) {
 
 Runtime::Runtime(std::string root) : store_(std::move(root)) {}
 
+std::string SeccompCacheDir(const StateStore& store) { return JoinPath(store.root(), ".seccomp"); }
+
 // The named steps of create: load and check, state dir, cgroups, init, ids and cgroup join,
 // wait for the init's setup, save the state.
 absl::StatusOr<ContainerState> Runtime::CreateInternal(const std::string& id,
                                                        const CreateOptions& options,
                                                        bool via_socket, Launch* launch) {
-  RETURN_IF_ERROR(LoadBundle(options, launch));
+  RETURN_IF_ERROR(LoadBundle(options, SeccompCacheDir(store_), launch));
   const Spec& spec = launch->spec;
   RETURN_IF_ERROR(store_.CreateDir(id));
   absl::Cleanup remove_dir = [&] { (void)store_.Remove(id); };

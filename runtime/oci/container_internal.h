@@ -3,9 +3,11 @@
 // Pieces shared by the container*.cc files. Internal to runtime/oci.
 
 #include <memory>
+#include <optional>
 
 #include "plugins/base/unique_fd.h"
 #include "runtime/oci/container.h"
+#include "runtime/oci/linux/security.h"
 
 namespace berth::oci {
 
@@ -17,6 +19,11 @@ struct Runtime::Launch {
   std::string bundle;       // Absolute.
   std::string rootfs;       // Absolute, resolved.
   std::string config_json;  // As read from the bundle.
+  std::optional<SeccompProgram> seccomp;  // linux.seccomp, compiled before the clone.
 };
+
+// Where a runtime keeps compiled seccomp programs: beside its containers' state directories
+// (StateStore::List skips dot names).
+std::string SeccompCacheDir(const StateStore& store);
 
 }  // namespace berth::oci

@@ -21,6 +21,7 @@
 #include "plugins/base/status_util.h"
 #include "plugins/base/unique_fd.h"
 #include "runtime/oci/container.h"
+#include "runtime/oci/container_internal.h"
 #include "runtime/oci/init.h"
 #include "runtime/oci/linux/namespaces.h"
 #include "runtime/oci/linux/terminal.h"
@@ -38,7 +39,7 @@ struct ExecChild {
   int sync_fd;
   int console_fd;
   const ExecOptions* options;
-  const Seccomp* seccomp;
+  const SeccompProgram* seccomp;  // Compiled before the fork; null: no filter.
 };
 
 absl::Status Grandchild(const ExecChild& c) {
@@ -126,6 +127,10 @@ absl::StatusOr<ExecResult> Runtime::Exec(const std::string& id, const ExecOption
         absl::StrCat("cannot exec in a ", StatusName(state.status), " container"));
   }
   ASSIGN_OR_RETURN(Spec spec, ParseSpec(state.config_json));
+  std::optional<SeccompProgram> seccomp;
+  if (spec.linux.seccomp) {
+    ASSIGN_OR_RETURN(seccomp, CompileSeccomp(*spec.linux.seccomp, SeccompCacheDir(store_)));
+  }
   UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, state.pid, 0)));
   if (!pidfd.valid()) return ErrnoError(errno, "pidfd_open", absl::StrCat(state.pid));
   UniqueFd console;
@@ -143,7 +148,7 @@ absl::StatusOr<ExecResult> Runtime::Exec(const std::string& id, const ExecOption
   ExecChild child{pidfd.get(), DifferingNamespaces(state.pid, kAllNamespaces), child_fd.get(),
                   !options.process.terminal ? -1
                   : options.console_fd >= 0 ? options.console_fd : console.get(),
-                  &options, spec.linux.seccomp ? &*spec.linux.seccomp : nullptr};
+                  &options, seccomp ? &*seccomp : nullptr};
   sigset_t all, old;
   sigfillset(&all);
   if (!options.detach) {

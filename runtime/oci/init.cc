@@ -192,7 +192,7 @@ std::vector<std::string> WithHome(const Process& p) {
 
 }  // namespace
 
-absl::Status FinalizeAndExec(const Process& process, const Seccomp* seccomp, int preserve_fds,
+absl::Status FinalizeAndExec(const Process& process, const SeccompProgram* seccomp, int preserve_fds,
                              bool setgroups_allowed, int report_fd) {
   // An fd inherited from the caller (or leaked by the runtime) on a host directory would let
   // process.cwd or process.args[0] reach the host through /proc/self/fd/N (CVE-2024-21626):
@@ -205,7 +205,7 @@ absl::Status FinalizeAndExec(const Process& process, const Seccomp* seccomp, int
   final_process.env = WithHome(process);
   // Without no_new_privs, loading seccomp needs CAP_SYS_ADMIN: load it before dropping caps.
   if (seccomp != nullptr && !process.no_new_privileges) {
-    RETURN_IF_ERROR(LoadSeccomp(*seccomp, false));
+    RETURN_IF_ERROR(LoadSeccomp(*seccomp));
   }
   if (process.capabilities) RETURN_IF_ERROR(DropBoundingSet(*process.capabilities));
   RETURN_IF_ERROR(SetUser(process.user, setgroups_allowed));
@@ -214,7 +214,7 @@ absl::Status FinalizeAndExec(const Process& process, const Seccomp* seccomp, int
     return ErrnoError(errno, "prctl no_new_privs");
   }
   if (seccomp != nullptr && process.no_new_privileges) {
-    RETURN_IF_ERROR(LoadSeccomp(*seccomp, true));
+    RETURN_IF_ERROR(LoadSeccomp(*seccomp));
   }
   CloexecFrom(3 + preserve_fds);
   return ExecProcess(final_process);
@@ -228,8 +228,7 @@ void RunInit(const InitContext& ctx) {
     (void)sync::Send(ctx.sync_fd, sync::kError, start_fd.status().message());
     _exit(1);
   }
-  const Seccomp* seccomp = ctx.spec->linux.seccomp ? &*ctx.spec->linux.seccomp : nullptr;
-  absl::Status s = FinalizeAndExec(*ctx.spec->process, seccomp, ctx.preserve_fds,
+  absl::Status s = FinalizeAndExec(*ctx.spec->process, ctx.seccomp, ctx.preserve_fds,
                                    /*setgroups_allowed=*/true, *start_fd);
   (void)sync::Send(*start_fd, sync::kError, s.message());
   _exit(1);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "runtime/oci/container.h"
+#include "runtime/oci/linux/security.h"
 #include "runtime/oci/spec.h"
 
 namespace berth::oci {
@@ -23,6 +24,7 @@ struct InitContext {
   int preserve_fds = 0;
   StdioFds stdio;
   std::map<std::string, std::string> cgroup_paths;
+  const SeccompProgram* seccomp = nullptr;  // Compiled by the parent; null: no filter.
 };
 
 // Runs in the cloned child. Never returns: execs the process or exits 1 after reporting the
@@ -32,7 +34,7 @@ struct InitContext {
 // Steps shared with exec: rlimits, user, capabilities, no_new_privs, seccomp, cwd, fds and
 // the execve. `seccomp` may be null. Every fd but 0-2, the --preserve-fds ones and
 // `report_fd` (the socket errors are reported on, close-on-exec) is closed first.
-absl::Status FinalizeAndExec(const Process& process, const Seccomp* seccomp, int preserve_fds,
+absl::Status FinalizeAndExec(const Process& process, const SeccompProgram* seccomp, int preserve_fds,
                              bool setgroups_allowed, int report_fd);
 
 }  // namespace berth::oci

@@ -159,6 +159,11 @@ TEST_F(BehaviourTest, SeccompErrnoMatchesRunc) {
   CommandResult berth = RunBerth(b);
   EXPECT_NE(berth.output.find("Function not implemented"), std::string::npos) << berth.output;
   EXPECT_NE(berth.output.find("Seccomp:\t2"), std::string::npos) << berth.output;
+  // The compiled program is cached beside the state dirs; the next container loads it from
+  // there and gets the same filter.
+  CommandResult listing = RunCommand(absl::StrCat("ls ", root_.dir(), "/berth/.seccomp"));
+  EXPECT_NE(listing.output.find(".bpf"), std::string::npos) << listing.output;
+  EXPECT_EQ(RunBerth(b, "cached").output, berth.output);
   if (have_runc_) {
     CommandResult runc = RunRunc(b);
     EXPECT_EQ(berth.output, runc.output);

@@ -1,13 +1,21 @@
 // libseccomp filter from the spec: default action, per-syscall rules with argument
-// comparisons, architectures, flags and errnoRet.
+// comparisons, architectures, flags and errnoRet; compiled to BPF ahead of the clone and
+// loaded with seccomp(2) by the container's process.
 
 #include <errno.h>
-#include <string.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "plugins/base/status_macros.h"
+#include "plugins/base/status_util.h"
+#include "plugins/base/unique_fd.h"
+#include "runtime/oci/linux/seccomp_cache.h"
 #include "runtime/oci/linux/security.h"
 
 #ifndef SECCOMP_FILTER_FLAG_SPEC_ALLOW
@@ -67,8 +75,7 @@ std::vector<std::vector<scmp_arg_cmp>> RuleSets(const std::vector<scmp_arg_cmp>&
   return sets;
 }
 
-absl::Status AddRule(scmp_filter_ctx ctx, const SeccompSyscall& sc, uint32_t default_action,
-                     bool check_only) {
+absl::Status AddRule(scmp_filter_ctx ctx, const SeccompSyscall& sc, uint32_t default_action) {
   ASSIGN_OR_RETURN(uint32_t action, Action(sc.action, sc.errno_ret));
   std::vector<scmp_arg_cmp> cmps;
   for (const SeccompArg& a : sc.args) {
@@ -80,7 +87,7 @@ absl::Status AddRule(scmp_filter_ctx ctx, const SeccompSyscall& sc, uint32_t def
     if (nr == __NR_SCMP_ERROR) {
       continue;  // Unknown on this kernel/arch: skipped, as runc and crun do.
     }
-    if (check_only || action == default_action) continue;
+    if (action == default_action) continue;
     for (const std::vector<scmp_arg_cmp>& set : RuleSets(cmps)) {
       int rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(set.size()),
                                       set.data());
@@ -93,8 +100,44 @@ absl::Status AddRule(scmp_filter_ctx ctx, const SeccompSyscall& sc, uint32_t def
   return absl::OkStatus();
 }
 
-absl::Status Build(const Seccomp& s, bool no_new_privs, bool load) {
+// The filter flags seccomp(2) takes for the profile's flags. TSYNC is not needed: the
+// process that loads the filter has one thread.
+absl::StatusOr<unsigned int> FilterFlags(const Seccomp& s) {
+  unsigned int flags = 0;
+  for (const std::string& f : s.flags) {
+    if (f == "SECCOMP_FILTER_FLAG_LOG") {
+      flags |= SECCOMP_FILTER_FLAG_LOG;
+    } else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") {
+      flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    } else if (f != "SECCOMP_FILTER_FLAG_TSYNC") {
+      return Invalid("flag", f);
+    }
+  }
+  return flags;
+}
+
+// libseccomp 2.5 exports a program only to an fd.
+absl::StatusOr<std::vector<sock_filter>> ExportBpf(scmp_filter_ctx ctx) {
+  UniqueFd fd(memfd_create("seccomp-bpf", MFD_CLOEXEC));
+  if (!fd) return ErrnoError(errno, "memfd_create");
+  if (int rc = seccomp_export_bpf(ctx, fd.get()); rc != 0) {
+    return absl::ErrnoToStatus(-rc, "seccomp: export filter");
+  }
+  off_t size = lseek(fd.get(), 0, SEEK_CUR);
+  if (size <= 0 || size % sizeof(sock_filter) != 0) {
+    return absl::InternalError("seccomp: exported filter has a bad size");
+  }
+  std::vector<sock_filter> code(static_cast<size_t>(size) / sizeof(sock_filter));
+  if (pread(fd.get(), code.data(), static_cast<size_t>(size), 0) != size) {
+    return ErrnoError(errno, "read", "seccomp filter");
+  }
+  return code;
+}
+
+absl::StatusOr<SeccompProgram> Compile(const Seccomp& s) {
   ASSIGN_OR_RETURN(uint32_t default_action, Action(s.default_action, s.default_errno_ret));
+  SeccompProgram program;
+  ASSIGN_OR_RETURN(program.flags, FilterFlags(s));
   scmp_filter_ctx ctx = seccomp_init(default_action);
   if (ctx == nullptr) {
     return absl::InternalError("seccomp_init failed");
@@ -107,34 +150,32 @@ absl::Status Build(const Seccomp& s, bool no_new_privs, bool load) {
       return absl::InvalidArgumentError(absl::StrCat("seccomp: add architecture `", a, "`"));
     }
   }
-  for (const std::string& f : s.flags) {
-    if (f == "SECCOMP_FILTER_FLAG_LOG") {
-      seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
-    } else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") {
-      seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
-    } else if (f != "SECCOMP_FILTER_FLAG_TSYNC") {
-      return Invalid("flag", f);
-    }
-  }
-  seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, no_new_privs ? 1 : 0);
   for (const SeccompSyscall& sc : s.syscalls) {
-    RETURN_IF_ERROR(AddRule(ctx, sc, default_action, !load));
+    RETURN_IF_ERROR(AddRule(ctx, sc, default_action));
   }
-  if (!load) {
-    return absl::OkStatus();
-  }
-  if (int rc = seccomp_load(ctx); rc != 0) {
-    return absl::ErrnoToStatus(-rc, "seccomp: load filter");
-  }
-  return absl::OkStatus();
+  ASSIGN_OR_RETURN(program.code, ExportBpf(ctx));
+  return program;
 }
 
 }  // namespace
 
-absl::Status CheckSeccomp(const Seccomp& seccomp) { return Build(seccomp, true, false); }
+absl::StatusOr<SeccompProgram> CompileSeccomp(const Seccomp& seccomp,
+                                              const std::string& cache_dir) {
+  if (cache_dir.empty()) return Compile(seccomp);
+  std::string key = SeccompCacheKey(seccomp);
+  if (std::optional<SeccompProgram> cached = ReadCachedSeccomp(cache_dir, key)) return *cached;
+  ASSIGN_OR_RETURN(SeccompProgram program, Compile(seccomp));
+  StoreCachedSeccomp(cache_dir, key, program);
+  return program;
+}
 
-absl::Status LoadSeccomp(const Seccomp& seccomp, bool no_new_privs) {
-  return Build(seccomp, no_new_privs, true);
+absl::Status LoadSeccomp(const SeccompProgram& program) {
+  sock_fprog prog{static_cast<unsigned short>(program.code.size()),
+                  const_cast<sock_filter*>(program.code.data())};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, program.flags, &prog) != 0) {
+    return ErrnoError(errno, "seccomp: load filter");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace berth::oci
