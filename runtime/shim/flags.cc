@@ -13,6 +13,7 @@ namespace berth::shim {
 
 absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
   Flags flags;
+  flags.argv.assign(argv, argv + argc);
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (!absl::StartsWith(arg, "-")) {
@@ -28,8 +29,9 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
       name = name.substr(0, eq);
       has_value = true;
     }
-    if (name == "debug") {
-      flags.debug = !has_value || value == "true" || value == "1";
+    if (name == "debug" || name == "spare") {
+      (name == "debug" ? flags.debug : flags.spare) =
+          !has_value || value == "true" || value == "1";
       continue;
     }
     std::string* target = name == "namespace"        ? &flags.ns
@@ -38,6 +40,7 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
                           : name == "id"             ? &flags.id
                           : name == "bundle"         ? &flags.bundle
                           : name == "socket"         ? &flags.socket
+                          : name == "spare-room"     ? &flags.spare_room
                                                      : nullptr;
     if (target == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag -", name));

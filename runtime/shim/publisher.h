@@ -25,6 +25,9 @@ class Publisher {
             std::string grpc_address, std::string publish_binary);
   ~Publisher();
 
+  // The namespace events are published under (a spare shim learns it when adopted).
+  void SetNamespace(std::string ns) { ns_ = std::move(ns); }
+
   // Queues `event` under `topic` ("/tasks/exit", ...). Never blocks.
   void Publish(const std::string& topic, const google::protobuf::Message& event);
 

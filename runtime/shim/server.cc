@@ -54,7 +54,7 @@ int RunServer(const Flags& flags, UniqueFd listener, std::string stdin_options) 
   BERTH_LOG(DEBUG) << "serving task " << flags.ns << "/" << flags.id;
   status = (*loop)->Run();
   server.Shutdown();
-  absl::StatusOr<std::string> address = ReadFile(JoinPath(flags.bundle, "address"));
+  absl::StatusOr<std::string> address = ReadFile(JoinPath(service.bundle(), "address"));
   if (address.ok()) {
     if (absl::StatusOr<std::string> path = ttrpc::SocketPath(*address); path.ok()) {
       unlink(path->c_str());

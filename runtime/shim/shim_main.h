@@ -16,6 +16,9 @@ int RunStart(const Flags& flags);
 // `delete`: force-cleans the container of a dead shim and prints a DeleteResponse.
 int RunDelete(const Flags& flags);
 
+// Points fd 2 at the bundle's log FIFO if the daemon holds it open (else leaves it).
+void RedirectStderrToLog(const std::string& bundle);
+
 // The server: serves containerd.task.v2.Task on `listener` until Shutdown. Returns the exit
 // code. `stdin_options` is the runtime options Any that `start` received.
 int RunServer(const Flags& flags, UniqueFd listener, std::string stdin_options);

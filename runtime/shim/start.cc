@@ -56,17 +56,23 @@ int Fail(const absl::Status& status) {
 // bundle's log FIFO on stderr when the daemon holds it open.
 void RedirectServerStdio(const std::string& bundle) {
   int null = open("/dev/null", O_RDWR);
-  std::string log = JoinPath(bundle, "log");
-  int log_fd = open(log.c_str(), O_WRONLY | O_NONBLOCK);
-  if (log_fd >= 0) fcntl(log_fd, F_SETFL, fcntl(log_fd, F_GETFL) & ~O_NONBLOCK);
   dup2(null, 0);
   dup2(null, 1);
-  dup2(log_fd >= 0 ? log_fd : null, 2);
+  dup2(null, 2);
   if (null > 2) close(null);
-  if (log_fd > 2) close(log_fd);
+  RedirectStderrToLog(bundle);
 }
 
 }  // namespace
+
+void RedirectStderrToLog(const std::string& bundle) {
+  // Non-blocking open: fails (ENXIO) instead of waiting when nobody reads the FIFO.
+  int log_fd = open(JoinPath(bundle, "log").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (log_fd < 0) return;
+  fcntl(log_fd, F_SETFL, fcntl(log_fd, F_GETFL) & ~O_NONBLOCK);
+  dup2(log_fd, 2);
+  close(log_fd);
+}
 
 int RunStart(const Flags& flags) {
   std::string options = ReadAllStdin();

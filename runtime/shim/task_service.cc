@@ -115,6 +115,7 @@ void TaskService::Register(ttrpc::Server* server) {
   server->Register(kService, "Wait", [this](ttrpc::ServerCall call) { Wait(std::move(call)); });
   server->Register(kService, "Shutdown",
                    [this](ttrpc::ServerCall call) { Shutdown(std::move(call)); });
+  RegisterSpare(server);
 }
 
 absl::StatusOr<shimapi::CreateTaskResponse> TaskService::Create(

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "berth/shim/v1/spare.pb.h"
 #include "containerd/runtime/task/v2/shim.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "runtime/shim/backend.h"
@@ -49,6 +50,8 @@ class TaskService {
   ~TaskService();
 
   void Register(ttrpc::Server* server);
+  // The task's bundle: the -bundle it started with, or the one it was adopted into.
+  const std::string& bundle() const { return flags_.bundle; }
   // SIGCHLD: reaps every child.
   void Reap();
 
@@ -68,6 +71,9 @@ class TaskService {
   absl::Status ResizePty(const shimapi::ResizePtyRequest& request);
   absl::Status CloseIO(const shimapi::CloseIORequest& request);
   void Wait(ttrpc::ServerCall call);
+  // berth.shim.v1.Spare (spare.cc), registered only for `start -spare`.
+  void RegisterSpare(ttrpc::Server* server);
+  absl::Status Adopt(const berth::shim::v1::AdoptRequest& request);
   void Shutdown(ttrpc::ServerCall call);
 
   absl::StatusOr<ShimProcess*> Find(const std::string& id, const std::string& exec_id);
@@ -90,6 +96,7 @@ class TaskService {
   int oom_fd_ = -1;
   int64_t oom_kills_ = 0;  // cgroup v2: the last oom_kill count seen.
   uint64_t next_waiter_ = 1;
+  bool adopted_ = false;
   IdleTrimmer trimmer_;
 };
 

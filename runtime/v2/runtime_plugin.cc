@@ -23,6 +23,8 @@ void RegisterRuntimePlugin(plugins::Registry& registry) {
       .type = plugins::kRuntimePlugin,
       .id = "task",
       .requires_types = {plugins::kEventPlugin},
+      // spare_shim: keep one berth-shim started ahead of Tasks.Create (spare_shims.h).
+      .default_config = "spare_shim = true\n",
       .init = [](plugins::InitContext& context) -> absl::StatusOr<plugins::Instance> {
         ASSIGN_OR_RETURN(auto* exchange, context.Get<events::Exchange>(plugins::kEventPlugin));
         ManagerOptions options{
@@ -32,6 +34,7 @@ void RegisterRuntimePlugin(plugins::Registry& registry) {
                     .ttrpc_address = context.daemon().ttrpc_address,
                     .publish_binary = SelfExe(),
                     .debug = log::GetLevel() == log::Level::kDebug},
+            .spare_shim = context.config()["spare_shim"].value_or(true),
         };
         context.meta().platforms.push_back("linux/amd64");
         ASSIGN_OR_RETURN(std::unique_ptr<TaskManager> manager,

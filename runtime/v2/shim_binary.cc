@@ -170,13 +170,19 @@ absl::StatusOr<UniqueFd> OpenShimLog(const Bundle& bundle) {
 }
 
 absl::StatusOr<std::string> StartShim(const std::string& binary, const Bundle& bundle,
-                                      const ShimEnv& env, const std::string& options_any) {
+                                      const ShimEnv& env, const std::string& options_any,
+                                      bool spare) {
   CommandSpec spec{.argv = BaseArgs(binary, bundle, env),
                    .cwd = bundle.path(),
                    .env = ShimEnvVars(env),
                    .stdin_data = options_any,
                    .timeout = kStartTimeout};
   if (env.debug) spec.argv.push_back("-debug");
+  if (spare) {
+    // An adopted spare writes its task's namespace and id (up to 76 characters each) over its
+    // command line in place, so that ps shows the task: -spare-room makes the room.
+    spec.argv.insert(spec.argv.end(), {"-spare", "-spare-room", std::string(2 * 76, '.')});
+  }
   spec.argv.push_back("start");
   if (IsBerthShim(binary)) {
     static SealedShims* sealed = new SealedShims();  // lives as long as the daemon

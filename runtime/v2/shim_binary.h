@@ -45,9 +45,10 @@ absl::StatusOr<std::string> ParseStartOutput(absl::string_view output);
 // blocking open for writing never waits and the shim never gets SIGPIPE while we hold it.
 absl::StatusOr<UniqueFd> OpenShimLog(const Bundle& bundle);
 
-// Runs `start` and returns the shim's address.
+// Runs `start` (with berth-shim's -spare if `spare`) and returns the shim's address.
 absl::StatusOr<std::string> StartShim(const std::string& binary, const Bundle& bundle,
-                                      const ShimEnv& env, const std::string& options_any);
+                                      const ShimEnv& env, const std::string& options_any,
+                                      bool spare = false);
 
 // Runs `delete` (dead-shim cleanup) and returns what it printed.
 absl::StatusOr<containerd::task::v2::DeleteResponse> DeleteShim(const std::string& binary,

@@ -46,6 +46,7 @@ absl::StatusOr<std::shared_ptr<ShimTask>> TaskManager::Create(const std::string&
   }
   RETURN_IF_ERROR(bundle.status());
   absl::StatusOr<std::shared_ptr<ShimTask>> task = StartTask(ns, options, *bundle, binary);
+  if (spares_ != nullptr) spares_->Quiet();
   if (!task.ok()) {
     // Whatever got started (shim, mounts) is force-cleaned by `shim delete`.
     CleanupBundle(*bundle, binary, /*publish=*/false);
@@ -61,11 +62,14 @@ absl::StatusOr<std::shared_ptr<ShimTask>> TaskManager::StartTask(const std::stri
   const google::protobuf::Any& topts =
       options.task_options.type_url().empty() ? options.runtime_options : options.task_options;
   ASSIGN_OR_RETURN(UniqueFd log_fd, OpenShimLog(bundle));
-  std::string stdin_any = topts.type_url().empty() ? "" : topts.SerializeAsString();
-  ASSIGN_OR_RETURN(std::string address, StartShim(binary, bundle, options_.env, stdin_any));
+  std::unique_ptr<ttrpc::Client> client;
+  if (spares_ != nullptr && topts.type_url().empty()) client = spares_->Take(binary, bundle);
+  if (client == nullptr) {
+    std::string stdin_any = topts.type_url().empty() ? "" : topts.SerializeAsString();
+    ASSIGN_OR_RETURN(std::string address, StartShim(binary, bundle, options_.env, stdin_any));
+    ASSIGN_OR_RETURN(client, ttrpc::Client::Connect(address, loop_.get()));
+  }
   RETURN_IF_ERROR(bundle.WriteFile("shim-binary-path", binary));
-  ASSIGN_OR_RETURN(std::unique_ptr<ttrpc::Client> client,
-                   ttrpc::Client::Connect(address, loop_.get()));
   auto task = std::make_shared<ShimTask>(bundle, options.runtime, binary, std::move(client));
 
   shimapi::CreateTaskRequest request;
@@ -113,6 +117,7 @@ absl::StatusOr<shimapi::DeleteResponse> TaskManager::Delete(const std::string& n
     tasks_.erase(it);
   }
   Teardown(task);
+  if (spares_ != nullptr) spares_->Quiet();
   return response;
 }
 
@@ -137,6 +142,7 @@ void TaskManager::Restore() {
   absl::Time started = absl::Now();
   std::vector<std::pair<std::string, std::string>> bundles;
   for (const std::string& ns : ListDirs(options_.state_dir)) {
+    if (ns == SpareShims::kNamespace) continue;  // spares: SpareShims removes them
     for (const std::string& id : ListDirs(absl::StrCat(options_.state_dir, "/", ns))) {
       bundles.emplace_back(ns, id);
     }
@@ -154,6 +160,7 @@ void TaskManager::Restore() {
   for (std::thread& worker : workers) worker.join();
   // Work dirs whose bundle is gone (the state dir is tmpfs: a reboot) are removed.
   for (const std::string& ns : ListDirs(options_.root_dir)) {
+    if (ns == SpareShims::kNamespace) continue;
     for (const std::string& id : ListDirs(absl::StrCat(options_.root_dir, "/", ns))) {
       if (!PathExists(absl::StrCat(options_.state_dir, "/", ns, "/", id))) {
         (void)RemoveAll(absl::StrCat(options_.root_dir, "/", ns, "/", id));

@@ -55,10 +55,18 @@ absl::Status TaskManager::Init() {
   });
   cleanup_thread_ = std::thread([this] { RunCleanups(); });
   Restore();
+  if (options_.spare_shim) {
+    if (absl::StatusOr<std::string> binary = ResolveShimBinary("io.containerd.berth.v1");
+        binary.ok()) {
+      spares_ = std::make_unique<SpareShims>(*binary, options_.state_dir, options_.root_dir,
+                                             options_.env, loop_.get());
+    }
+  }
   return absl::OkStatus();
 }
 
 TaskManager::~TaskManager() {
+  spares_.reset();  // Shuts the spare down over the loop, which must still run.
   std::map<std::string, std::shared_ptr<ShimTask>> tasks;
   {
     absl::MutexLock lock(&mu_);

@@ -9,7 +9,9 @@
 //     containerd.services.events.ttrpc.v1.Events/Forward into the exchange;
 //   - one cleanup thread for dead shims (`shim delete`, TaskExit + TaskDelete events).
 //
-// Create: bundle -> `shim start` -> ttrpc connect -> Task.Create -> Task.Connect.
+// Create: bundle -> `shim start` -> ttrpc connect -> Task.Create -> Task.Connect; for
+// berth-shim without runtime options, a spare shim adopted into the bundle replaces the first
+// two steps (spare_shims.h).
 // Delete: Task.Delete -> Task.Shutdown -> close -> bundle removal.
 // Restore (at construction): every bundle is reconnected in parallel with short timeouts;
 // unreachable ones are cleaned up as dead; an init that exited while the daemon was down gets
@@ -35,6 +37,7 @@
 #include "runtime/ttrpc/server.h"
 #include "runtime/v2/shim_binary.h"
 #include "runtime/v2/shim_task.h"
+#include "runtime/v2/spare_shims.h"
 #include "services/events/exchange.h"
 
 namespace berth::runtime_v2 {
@@ -44,6 +47,7 @@ struct ManagerOptions {
   std::string root_dir;   // <root>/io.containerd.runtime.v2.task
   ShimEnv env;
   bool serve_events = true;  // listen on env.ttrpc_address
+  bool spare_shim = true;    // keep a berth-shim started ahead (spare_shims.h)
 };
 
 struct CreateOptions {
@@ -107,6 +111,7 @@ class TaskManager {
   events::Exchange* exchange_;
   std::unique_ptr<ttrpc::EventLoop> loop_;
   std::unique_ptr<ttrpc::Server> server_;  // Lives on the loop thread.
+  std::unique_ptr<SpareShims> spares_;     // Null when disabled or berth-shim is not found.
   std::thread loop_thread_;
 
   absl::Mutex mu_;

@@ -75,7 +75,7 @@ grpc::Status BerthContainers::Create(const std::string& id, const std::string& s
   return stub_->Create(testutil::NamespacedContext(ns_).get(), request, &response);
 }
 
-std::vector<int> ShimPids(const std::string& grpc_address, const std::string& id) {
+std::vector<int> ShimPids(const std::string& grpc_address, const std::string& id, bool spares) {
   const std::string nul(1, '\0');
   std::vector<int> out;
   DIR* proc = opendir("/proc");
@@ -90,6 +90,9 @@ std::vector<int> ShimPids(const std::string& grpc_address, const std::string& id
     }
     if (!absl::StrContains(cmdline, absl::StrCat(nul, "-address", nul, grpc_address, nul))) continue;
     if (!id.empty() && !absl::StrContains(cmdline, absl::StrCat(nul, "-id", nul, id, nul))) continue;
+    // A spare (started ahead, no task yet) carries -spare until a task adopts it.
+    bool spare = absl::StrContains(cmdline, absl::StrCat(nul, "-spare", nul));
+    if (spare != spares) continue;
     out.push_back(pid);
   }
   closedir(proc);

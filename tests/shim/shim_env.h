@@ -37,8 +37,10 @@ class BerthContainers {
   std::unique_ptr<containerd::services::containers::v1::Containers::Stub> stub_;
 };
 
-// PIDs of berth-shim processes serving daemon `grpc_address` (any task when `id` is empty).
-std::vector<int> ShimPids(const std::string& grpc_address, const std::string& id = "");
+// PIDs of berth-shim processes serving daemon `grpc_address` (any task when `id` is empty);
+// with `spares`, of its spare shims instead (runtime/v2/spare_shims.h), which serve none.
+std::vector<int> ShimPids(const std::string& grpc_address, const std::string& id = "",
+                          bool spares = false);
 // SIGKILLs them; returns how many.
 int KillShims(const std::string& grpc_address, const std::string& id = "");
 

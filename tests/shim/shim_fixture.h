@@ -40,6 +40,8 @@ class ShimFixture : public ::testing::Test {
     if (daemon_ != nullptr) {
       (void)daemon_->Stop();
       EXPECT_EQ(KillShims(daemon_->address()), 0) << "shims outlived their tasks";
+      EXPECT_EQ(ShimPids(daemon_->address(), "", /*spares=*/true), std::vector<int>{})
+          << "a spare shim outlived the daemon";
     }
     if (!ns_.empty()) tasks_test::RemoveNamespaceCgroups(ns_);
   }

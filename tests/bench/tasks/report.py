@@ -24,20 +24,28 @@ def hyperfine(path):
     return {r["command"]: [t * 1000 for t in r["times"]] for r in results}
 
 
-print("\n-- 1. ctr run --rm IMAGE id /bin/true (ms)")
-run = hyperfine(os.path.join(tmp, "run.json"))
-for name, times in run.items():
-    print(f"{name:>12}: median {pct(times, .5):7.1f}   p95 {pct(times, .95):7.1f}   "
-          f"min {min(times):7.1f}   n={len(times)}")
-if "berth" in run and "containerd" in run:
-    b, c = run["berth"], run["containerd"]
-    print(f"ratio berth/containerd: median {ratio(pct(b, .5), pct(c, .5)):.3f}   "
-          f"p95 {ratio(pct(b, .95), pct(c, .95)):.3f}   (goal <= 0.333)")
-    if "ctr version" in run:
-        v = pct(run["ctr version"], .5)
-        print(f"  less ctr's own start ({v:.1f} ms, `ctr version`): berth "
-              f"{pct(b, .5) - v:.1f} vs containerd {pct(c, .5) - v:.1f} ms, ratio "
-              f"{ratio(pct(b, .5) - v, pct(c, .5) - v):.3f}")
+def latency(title, path):
+    print(title)
+    run = hyperfine(path)
+    for name, times in run.items():
+        print(f"{name:>12}: median {pct(times, .5):7.1f}   p95 {pct(times, .95):7.1f}   "
+              f"min {min(times):7.1f}   n={len(times)}")
+    if "berth" in run and "containerd" in run:
+        b, c = run["berth"], run["containerd"]
+        print(f"ratio berth/containerd: median {ratio(pct(b, .5), pct(c, .5)):.3f}   "
+              f"p95 {ratio(pct(b, .95), pct(c, .95)):.3f}   (goal <= 0.333)")
+        if "ctr version" in run:
+            v = pct(run["ctr version"], .5)
+            print(f"  less ctr's own start ({v:.1f} ms, `ctr version`): berth "
+                  f"{pct(b, .5) - v:.1f} vs containerd {pct(c, .5) - v:.1f} ms, ratio "
+                  f"{ratio(pct(b, .5) - v, pct(c, .5) - v):.3f}")
+
+
+latency("\n-- 1. ctr run --rm IMAGE id /bin/true (ms), back to back",
+        os.path.join(tmp, "run.json"))
+if os.path.exists(os.path.join(tmp, "paced.json")):
+    latency("\n-- 1b. the same, paced (sleep 0.2 before each run; not timed)",
+            os.path.join(tmp, "paced.json"))
 
 print("\n-- 2. phases through ctr, median ms (each includes one ctr start)")
 rows = [line.rstrip("\n").split("\t") for line in open(os.path.join(tmp, "phases.tsv"))]

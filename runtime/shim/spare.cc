@@ -1,0 +1,112 @@
+// TaskService::Adopt: a spare shim (`start -spare`, started by berthd ahead of any task)
+// becomes the shim of the task berthd names, as if `start` had been run for it.
+
+#include <unistd.h>
+
+#include <cstring>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "berth/shim/v1/spare.pb.h"
+#include "google/protobuf/empty.pb.h"
+#include "plugins/base/file_util.h"
+#include "plugins/base/log.h"
+#include "plugins/base/status_macros.h"
+#include "plugins/base/status_util.h"
+#include "runtime/shim/shim_main.h"
+#include "runtime/shim/task_service.h"
+
+namespace berth::shim {
+namespace {
+
+// Where the kernel keeps this process's argv strings (fields 48-49 of /proc/self/stat).
+std::optional<std::pair<char*, char*>> ArgvArea() {
+  absl::StatusOr<std::string> stat = ReadFile("/proc/self/stat");
+  if (!stat.ok() || stat->rfind(')') == std::string::npos) return std::nullopt;
+  std::vector<absl::string_view> fields =
+      absl::StrSplit(absl::string_view(*stat).substr(stat->rfind(')') + 2), ' ');
+  uint64_t arg_start = 0, arg_end = 0;  // fields 48 and 49; the split starts at field 3
+  if (fields.size() < 47 || !absl::SimpleAtoi(fields[45], &arg_start) ||
+      !absl::SimpleAtoi(fields[46], &arg_end) || arg_end <= arg_start) {
+    return std::nullopt;
+  }
+  return std::make_pair(reinterpret_cast<char*>(arg_start), reinterpret_cast<char*>(arg_end));
+}
+
+// /proc/<pid>/cmdline (what ps shows and what tools match shims by) as `start` would have set
+// it for the task: its -namespace and -id, without -spare. Rewritten in place (changing
+// where the kernel looks needs CAP_SYS_RESOURCE, which not every root has): berthd starts
+// spares with a -spare-room argument that leaves space for any task's namespace and id.
+void ShowTaskInCommandLine(const Flags& flags) {
+  std::string cmdline;
+  for (size_t i = 0; i < flags.argv.size(); ++i) {
+    const std::string& arg = flags.argv[i];
+    if (arg == "-spare") continue;
+    if (arg == "-spare-room") {
+      ++i;
+      continue;
+    }
+    cmdline.append(arg).push_back('\0');
+    if (i + 1 < flags.argv.size() && (arg == "-namespace" || arg == "-id")) {
+      cmdline.append(arg == "-id" ? flags.id : flags.ns).push_back('\0');
+      ++i;
+    }
+  }
+  std::optional<std::pair<char*, char*>> area = ArgvArea();
+  if (!area.has_value() || cmdline.size() > static_cast<size_t>(area->second - area->first)) {
+    BERTH_LOG(DEBUG) << "the command line keeps the spare's id";
+    return;
+  }
+  memcpy(area->first, cmdline.data(), cmdline.size());
+  memset(area->first + cmdline.size(), 0, static_cast<size_t>(area->second - area->first) -
+                                               cmdline.size());
+}
+
+}  // namespace
+
+absl::Status TaskService::Adopt(const berth::shim::v1::AdoptRequest& request) {
+  if (!flags_.spare) return FailedPrecondition("this shim was not started as a spare");
+  if (adopted_ || init_ != nullptr) {
+    return FailedPrecondition(absl::StrCat("this shim already serves task ", flags_.id));
+  }
+  if (request.id().empty() || request.namespace_().empty()) {
+    return InvalidArgument("adopt: the task id and namespace are required");
+  }
+  if (request.bundle().empty() || request.bundle()[0] != '/') {
+    return InvalidArgument(absl::StrCat("adopt: bundle `", request.bundle(), "` is not absolute"));
+  }
+  // The files `start` leaves in a bundle: where the shim listens (the spare's socket) and
+  // its pid. berthd's restore reads the address; RunServer removes that socket at exit.
+  ASSIGN_OR_RETURN(std::string address, ReadFile(JoinPath(flags_.bundle, "address")));
+  RETURN_IF_ERROR(WriteFileReplace(JoinPath(request.bundle(), "address"), address, 0600));
+  RETURN_IF_ERROR(
+      WriteFileReplace(JoinPath(request.bundle(), "shim.pid"), absl::StrCat(getpid()), 0600));
+  if (chdir(request.bundle().c_str()) != 0) return ErrnoError(errno, "chdir", request.bundle());
+  RedirectStderrToLog(request.bundle());
+  flags_.ns = request.namespace_();
+  flags_.id = request.id();
+  flags_.bundle = request.bundle();
+  publisher_->SetNamespace(flags_.ns);
+  adopted_ = true;
+  ShowTaskInCommandLine(flags_);
+  BERTH_LOG(DEBUG) << "spare shim adopted task " << flags_.ns << "/" << flags_.id;
+  return absl::OkStatus();
+}
+
+void TaskService::RegisterSpare(ttrpc::Server* server) {
+  if (!flags_.spare) return;
+  server->RegisterSync<berth::shim::v1::AdoptRequest, google::protobuf::Empty>(
+      "berth.shim.v1.Spare", "Adopt",
+      [this](const ttrpc::ServerCall&, const berth::shim::v1::AdoptRequest& request)
+          -> absl::StatusOr<google::protobuf::Empty> {
+        trimmer_.Touch();
+        RETURN_IF_ERROR(Adopt(request));
+        return google::protobuf::Empty();
+      });
+}
+
+}  // namespace berth::shim

@@ -1,0 +1,203 @@
+#include "runtime/v2/spare_shims.h"
+
+#include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "berth/shim/v1/spare.pb.h"
+#include "containerd/runtime/task/v2/shim.pb.h"
+#include "google/protobuf/empty.pb.h"
+#include "plugins/base/file_util.h"
+#include "plugins/base/log.h"
+#include "plugins/base/status_macros.h"
+
+namespace berth::runtime_v2 {
+namespace {
+
+constexpr absl::Duration kCallTimeout = absl::Seconds(2);
+// How long tasks must leave the pool alone before it starts a spare (see Quiet()).
+constexpr absl::Duration kQuietPeriod = absl::Milliseconds(30);
+
+// What identifies the file a spare was exec'd from: a changed binary means an upgrade.
+std::string BinaryVersion(const std::string& binary) {
+  struct stat st;
+  if (stat(binary.c_str(), &st) != 0) return "";
+  return absl::StrCat(st.st_dev, ":", st.st_ino, ":", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec);
+}
+
+// Asks the shim of a spare's bundle to exit (a shim exits once Shutdown finds no container)
+// and waits until it has; SIGKILL if it does not within the call timeout. A stopped daemon
+// leaves no spare behind.
+// Without a client (its socket does not answer) the shim is gone: its recorded pid may be
+// another process's by now, so nothing is signalled.
+void ShutdownShim(ttrpc::Client* client, const Bundle& bundle) {
+  if (client == nullptr) return;
+  absl::StatusOr<std::string> pid_text = ReadFile(bundle.File("shim.pid"));
+  int pid = 0;
+  UniqueFd pidfd;
+  if (pid_text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*pid_text), &pid) && pid > 0) {
+    pidfd = UniqueFd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  }
+  containerd::task::v2::ShutdownRequest request;
+  request.set_id(bundle.id());
+  google::protobuf::Empty empty;
+  (void)client->Call("containerd.task.v2.Task", "Shutdown", request, &empty,
+                     {.timeout = kCallTimeout});
+  client->Close();
+  if (!pidfd.valid()) return;
+  struct pollfd exited = {pidfd.get(), POLLIN, 0};
+  if (poll(&exited, 1, static_cast<int>(absl::ToInt64Milliseconds(kCallTimeout))) == 1) return;
+  BERTH_LOG(WARN) << "spare shim " << pid << " did not exit: killing it";
+  (void)syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+}
+
+std::vector<std::string> Entries(const std::string& path) {
+  std::vector<std::string> out;
+  DIR* dir = opendir(path.c_str());
+  if (dir == nullptr) return out;
+  while (struct dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] != '.') out.emplace_back(entry->d_name);
+  }
+  closedir(dir);
+  return out;
+}
+
+}  // namespace
+
+SpareShims::SpareShims(std::string binary, std::string state_dir, std::string root_dir,
+                       ShimEnv env, ttrpc::EventLoop* loop)
+    : binary_(std::move(binary)), state_dir_(std::move(state_dir)),
+      root_dir_(std::move(root_dir)), env_(std::move(env)), loop_(loop) {
+  RemoveStale();
+  refill_ = std::thread([this] { Refill(); });
+}
+
+SpareShims::~SpareShims() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wanted_.notify_all();
+  if (refill_.joinable()) refill_.join();
+  if (ready_.has_value()) Discard(*std::move(ready_));
+}
+
+void SpareShims::RemoveStale() {
+  for (const std::string& id : Entries(JoinPath(state_dir_, kNamespace))) {
+    Bundle bundle = Bundle::Load(state_dir_, root_dir_, kNamespace, id);
+    absl::StatusOr<std::string> address = ReadFile(bundle.File("address"));
+    absl::StatusOr<std::unique_ptr<ttrpc::Client>> client =
+        address.ok() ? ttrpc::Client::Connect(absl::StripAsciiWhitespace(*address), loop_)
+                     : absl::StatusOr<std::unique_ptr<ttrpc::Client>>(address.status());
+    ShutdownShim(client.ok() ? client->get() : nullptr, bundle);
+    (void)bundle.Delete();
+  }
+}
+
+void SpareShims::Refill() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      for (;;) {
+        if (stopping_) return;
+        absl::Time now = absl::Now();
+        if (!ready_.has_value() && !failed_ && now >= not_before_) break;
+        if (!ready_.has_value() && !failed_) {
+          wanted_.wait_for(lock, absl::ToChronoNanoseconds(not_before_ - now));
+        } else {
+          wanted_.wait(lock);
+        }
+      }
+    }
+    absl::StatusOr<Spare> spare = StartOne();
+    if (!spare.ok()) {
+      // The next Take asks again; until then tasks start their own shims.
+      BERTH_LOG(WARN) << "cannot start a spare shim: " << spare.status();
+      std::lock_guard<std::mutex> lock(mu_);
+      failed_ = true;
+      continue;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stopping_ || ready_.has_value()) {
+      lock.unlock();
+      Discard(*std::move(spare));
+      continue;
+    }
+    ready_ = *std::move(spare);
+  }
+}
+
+absl::StatusOr<SpareShims::Spare> SpareShims::StartOne() {
+  std::string id = absl::StrCat("spare-", getpid(), "-", next_id_++);
+  ASSIGN_OR_RETURN(Bundle bundle, Bundle::Create(state_dir_, root_dir_, kNamespace, id, "{}"));
+  std::string version = BinaryVersion(binary_);
+  // No log FIFO in a spare's bundle: the shim logs to /dev/null until it is adopted.
+  absl::StatusOr<std::string> address = StartShim(binary_, bundle, env_, "", /*spare=*/true);
+  absl::StatusOr<std::unique_ptr<ttrpc::Client>> client =
+      address.ok() ? ttrpc::Client::Connect(*address, loop_)
+                   : absl::StatusOr<std::unique_ptr<ttrpc::Client>>(address.status());
+  if (!client.ok()) {
+    if (address.ok()) {
+      // Started but unreachable: `shim delete` would find nothing to clean but the socket.
+      (void)DeleteShim(binary_, bundle, env_);
+    }
+    (void)bundle.Delete();
+    return client.status();
+  }
+  return Spare{std::move(bundle), *std::move(client), std::move(version)};
+}
+
+void SpareShims::Discard(Spare spare) {
+  ShutdownShim(spare.client.get(), spare.bundle);
+  (void)spare.bundle.Delete();
+}
+
+void SpareShims::Quiet() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    not_before_ = absl::Now() + kQuietPeriod;
+  }
+  wanted_.notify_one();
+}
+
+std::unique_ptr<ttrpc::Client> SpareShims::Take(const std::string& binary,
+                                                const Bundle& bundle) {
+  if (binary != binary_) return nullptr;
+  std::optional<Spare> spare;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    spare.swap(ready_);
+    failed_ = false;  // try again once things are quiet
+    not_before_ = absl::Now() + kQuietPeriod;
+  }
+  wanted_.notify_one();
+  if (!spare.has_value()) return nullptr;
+  if (spare->binary_version != BinaryVersion(binary_)) {
+    Discard(*std::move(spare));  // upgraded since: the next spare runs the new binary
+    return nullptr;
+  }
+  berth::shim::v1::AdoptRequest request;
+  request.set_namespace_(bundle.ns());
+  request.set_id(bundle.id());
+  request.set_bundle(bundle.path());
+  google::protobuf::Empty empty;
+  absl::Status adopted =
+      spare->client->Call("berth.shim.v1.Spare", "Adopt", request, &empty,
+                          {.metadata = ttrpc::Metadata::WithNamespace(bundle.ns()),
+                           .timeout = kCallTimeout});
+  if (!adopted.ok()) {
+    BERTH_LOG(WARN) << "spare shim " << spare->bundle.id() << " not adopted: " << adopted;
+    Discard(*std::move(spare));
+    return nullptr;
+  }
+  (void)spare->bundle.Delete();
+  return std::move(spare->client);
+}
+
+}  // namespace berth::runtime_v2

@@ -1,0 +1,148 @@
+// berthd's spare berth-shim (runtime/v2/spare_shims.h), driven by Debian's ctr: the next
+// task is served by the shim started ahead (which then shows the task in ps, lives in the
+// task's bundle and exits with it), another spare follows, a dead spare is not used, and a
+// spare left by a SIGKILLed daemon is shut down when it restarts.
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "plugins/base/file_util.h"
+#include "tests/shim/shim_fixture.h"
+
+namespace berth::shim_test {
+namespace {
+
+bool Alive(int pid) {
+  std::string stat;
+  if (absl::StatusOr<std::string> s = ReadFile(absl::StrCat("/proc/", pid, "/stat")); s.ok()) {
+    stat = *s;
+  }
+  size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+}
+
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] != '.') out.emplace_back(e->d_name);
+    }
+    closedir(d);
+  }
+  return out;
+}
+
+template <typename Predicate>
+bool WaitFor(Predicate done, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+class ShimSpareTest : public ShimFixture {
+ protected:
+  void SetUp() override { StartShimDaemon("shim-spare"); }
+
+  void TearDown() override {
+    if (daemon_ != nullptr && !daemon_->Running()) (void)daemon_->StartProcess();
+    ShimFixture::TearDown();
+  }
+
+  std::string SpareDir() const {
+    return absl::StrCat(daemon_->state(), "/io.containerd.runtime.v2.task/.spare");
+  }
+  std::string BundleOf(const std::string& id) const {
+    return absl::StrCat(daemon_->state(), "/io.containerd.runtime.v2.task/", ns_, "/", id);
+  }
+
+  // The pid of the ready spare (its bundle holds the address and pid `start` wrote, and the
+  // shim answers to them), or 0 after 5 s without one. `other_than`: not that one.
+  int ReadySpare(int other_than = 0) {
+    int pid = 0;
+    WaitFor([&] {
+      std::vector<std::string> spares = Entries(SpareDir());
+      if (spares.size() != 1) return false;
+      std::string dir = absl::StrCat(SpareDir(), "/", spares[0]);
+      absl::StatusOr<std::string> text = ReadFile(dir + "/shim.pid");
+      return PathExists(dir + "/address") && text.ok() &&
+             absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &pid) && pid != other_than &&
+             Alive(pid);
+    });
+    return pid;
+  }
+};
+
+TEST_F(ShimSpareTest, TheNextTaskIsServedByTheSpare) {
+  int spare = ReadySpare();
+  ASSERT_GT(spare, 0) << "no spare shim started: " << daemon_->ReadLog();
+  testutil::CommandResult run = RunWith(kBerthRuntime, {"-d"}, "c1", {"sleep", "100"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  // The spare is the task's shim now: ps shows the task's namespace and id, the spare's
+  // bundle is gone and the task's holds what `start` would have written.
+  EXPECT_EQ(ShimPids(daemon_->address(), "c1"), std::vector<int>{spare});
+  absl::StatusOr<std::string> pid_file = ReadFile(BundleOf("c1") + "/shim.pid");
+  ASSERT_TRUE(pid_file.ok()) << pid_file.status();
+  EXPECT_EQ(*pid_file, absl::StrCat(spare));
+  EXPECT_TRUE(PathExists(BundleOf("c1") + "/address"));
+  absl::StatusOr<std::string> cwd = ReadFile(absl::StrCat("/proc/", spare, "/cwd/config.json"));
+  EXPECT_TRUE(cwd.ok()) << "the adopted shim's cwd is not the task's bundle";
+
+  // Everything works through it, and once quiet another spare is started.
+  testutil::CommandResult exec = Ctr({"t", "exec", "--exec-id", "e1", "c1", "echo", "via spare"});
+  EXPECT_EQ(exec.exit_code, 0) << exec.Describe();
+  EXPECT_EQ(exec.out, "via spare\n");
+  int next = ReadySpare(spare);
+  EXPECT_GT(next, 0) << "no spare after the first was taken";
+  testutil::CommandResult rm = RunWith(kBerthRuntime, {"--rm"}, "c2", {"sh", "-c", "exit 3"});
+  EXPECT_EQ(rm.exit_code, 3) << rm.Describe();
+
+  // The adopted shim exits with its task.
+  ASSERT_EQ(Ctr({"t", "kill", "-s", "SIGKILL", "c1"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return Ctr({"t", "rm", "c1"}).exit_code == 0; }));
+  EXPECT_TRUE(WaitFor([&] { return !Alive(spare); })) << "the adopted shim outlived its task";
+  EXPECT_FALSE(PathExists(BundleOf("c1")));
+}
+
+TEST_F(ShimSpareTest, ADeadSpareIsNotUsed) {
+  int spare = ReadySpare();
+  ASSERT_GT(spare, 0);
+  ASSERT_EQ(kill(spare, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] { return !Alive(spare); }));
+  testutil::CommandResult run = RunWith(kBerthRuntime, {"--rm"}, "c1", {"echo", "fresh shim"});
+  EXPECT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_EQ(run.out, "fresh shim\n");
+  // The dead spare's bundle went with it; a new spare takes its place.
+  EXPECT_GT(ReadySpare(spare), 0);
+  EXPECT_EQ(Entries(SpareDir()).size(), 1u);
+}
+
+TEST_F(ShimSpareTest, ARestartedDaemonShutsDownTheSpareOfTheOneBefore) {
+  int spare = ReadySpare();
+  ASSERT_GT(spare, 0);
+  ASSERT_TRUE(daemon_->Kill(SIGKILL).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(Alive(spare)) << "a spare does not depend on the daemon";
+  ASSERT_TRUE(daemon_->StartProcess().ok()) << daemon_->ReadLog();
+  EXPECT_TRUE(WaitFor([&] { return !Alive(spare); })) << "the old spare was left running";
+  int next = ReadySpare(spare);
+  EXPECT_GT(next, 0);
+  EXPECT_EQ(Entries(SpareDir()).size(), 1u);
+  // The spare's directory is no namespace of tasks: nothing was restored from it.
+  EXPECT_EQ(daemon_->ReadLog().find("not restored"), std::string::npos) << daemon_->ReadLog();
+  testutil::CommandResult run = RunWith(kBerthRuntime, {"--rm"}, "c1", {"echo", "after restart"});
+  EXPECT_EQ(run.out, "after restart\n") << run.Describe();
+}
+
+}  // namespace
+}  // namespace berth::shim_test
