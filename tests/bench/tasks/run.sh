@@ -192,7 +192,8 @@ for p in os.listdir("/proc"):
         argv = open(f"/proc/{p}/cmdline", "rb").read().split(b"\0")
         if b"shim" in os.path.basename(argv[0]) and b"-address" in argv \
                 and argv[argv.index(b"-address") + 1].decode() == sock \
-                and argv[-2] != b"delete":  # berth-shim's server keeps `start`'s argv
+                and argv[-2] != b"delete" \
+                and b"-spare" not in argv:  # berthd's spare shim serves no container
             shims.append((kb(f"/proc/{p}/status", "VmRSS"), kb(f"/proc/{p}/smaps_rollup", "Pss"),
                           kb(f"/proc/{p}/status", "RssAnon"), kb(f"/proc/{p}/status", "Threads")))
     except (OSError, IndexError, ValueError):
