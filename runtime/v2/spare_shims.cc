@@ -33,9 +33,9 @@ std::string BinaryVersion(const std::string& binary) {
 
 // Asks the shim of a spare's bundle to exit (a shim exits once Shutdown finds no container)
 // and waits until it has; SIGKILL if it does not within the call timeout. A stopped daemon
-// leaves no spare behind.
-// Without a client (its socket does not answer) the shim is gone: its recorded pid may be
-// another process's by now, so nothing is signalled.
+// leaves no spare behind. Only a shim that answered Shutdown, or is still there but hung (the
+// call timed out), is waited for or signalled: when its socket does not answer the shim is
+// gone, and the pid it recorded may be another process's by now.
 void ShutdownShim(ttrpc::Client* client, const Bundle& bundle) {
   if (client == nullptr) return;
   absl::StatusOr<std::string> pid_text = ReadFile(bundle.File("shim.pid"));
@@ -47,10 +47,10 @@ void ShutdownShim(ttrpc::Client* client, const Bundle& bundle) {
   containerd::task::v2::ShutdownRequest request;
   request.set_id(bundle.id());
   google::protobuf::Empty empty;
-  (void)client->Call("containerd.task.v2.Task", "Shutdown", request, &empty,
-                     {.timeout = kCallTimeout});
+  absl::Status shutdown = client->Call("containerd.task.v2.Task", "Shutdown", request, &empty,
+                                       {.timeout = kCallTimeout});
   client->Close();
-  if (!pidfd.valid()) return;
+  if (!pidfd.valid() || !(shutdown.ok() || absl::IsDeadlineExceeded(shutdown))) return;
   struct pollfd exited = {pidfd.get(), POLLIN, 0};
   if (poll(&exited, 1, static_cast<int>(absl::ToInt64Milliseconds(kCallTimeout))) == 1) return;
   BERTH_LOG(WARN) << "spare shim " << pid << " did not exit: killing it";
@@ -143,10 +143,8 @@ absl::StatusOr<SpareShims::Spare> SpareShims::StartOne() {
       address.ok() ? ttrpc::Client::Connect(*address, loop_)
                    : absl::StatusOr<std::unique_ptr<ttrpc::Client>>(address.status());
   if (!client.ok()) {
-    if (address.ok()) {
-      // Started but unreachable: `shim delete` would find nothing to clean but the socket.
-      (void)DeleteShim(binary_, bundle, env_);
-    }
+    // Started but unreachable: cleaned up as any dead shim is.
+    if (address.ok()) (void)DeleteShim(binary_, bundle, env_);
     (void)bundle.Delete();
     return client.status();
   }
