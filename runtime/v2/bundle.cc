@@ -1,5 +1,6 @@
 #include "runtime/v2/bundle.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -64,6 +65,19 @@ absl::Status Bundle::Delete() const {
   }
   RETURN_IF_ERROR(Annotate(RemoveAll(work_dir_), "delete bundle work dir"));
   return Annotate(RemoveAll(path_), "delete bundle");
+}
+
+std::vector<std::string> ListDirs(const std::string& path) {
+  std::vector<std::string> out;
+  DIR* dir = opendir(path.c_str());
+  if (dir == nullptr) return out;
+  while (struct dirent* entry = readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    if (entry->d_type == DT_DIR || entry->d_type == DT_UNKNOWN) out.push_back(name);
+  }
+  closedir(dir);
+  return out;
 }
 
 }  // namespace berth::runtime_v2

@@ -13,6 +13,7 @@
 // <state> and <root> are the runtime plugin's dirs (.../io.containerd.runtime.v2.task).
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -50,5 +51,9 @@ class Bundle {
 
   std::string ns_, id_, path_, work_dir_;
 };
+
+// The names of the directories in `path` (namespaces, then bundles: <state>/<ns>/<id>),
+// "." and ".." left out; empty if it cannot be read.
+std::vector<std::string> ListDirs(const std::string& path);
 
 }  // namespace berth::runtime_v2

@@ -1,6 +1,5 @@
 #include "runtime/v2/spare_shims.h"
 
-#include <dirent.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -57,17 +56,6 @@ void ShutdownShim(ttrpc::Client* client, const Bundle& bundle) {
   (void)syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
 }
 
-std::vector<std::string> Entries(const std::string& path) {
-  std::vector<std::string> out;
-  DIR* dir = opendir(path.c_str());
-  if (dir == nullptr) return out;
-  while (struct dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] != '.') out.emplace_back(entry->d_name);
-  }
-  closedir(dir);
-  return out;
-}
-
 }  // namespace
 
 SpareShims::SpareShims(std::string binary, std::string state_dir, std::string root_dir,
@@ -89,7 +77,7 @@ SpareShims::~SpareShims() {
 }
 
 void SpareShims::RemoveStale() {
-  for (const std::string& id : Entries(JoinPath(state_dir_, kNamespace))) {
+  for (const std::string& id : ListDirs(JoinPath(state_dir_, kNamespace))) {
     Bundle bundle = Bundle::Load(state_dir_, root_dir_, kNamespace, id);
     absl::StatusOr<std::string> address = ReadFile(bundle.File("address"));
     absl::StatusOr<std::unique_ptr<ttrpc::Client>> client =

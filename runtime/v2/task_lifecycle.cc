@@ -1,7 +1,5 @@
 // TaskManager: create, delete and restore (the first half is in task_manager.cc).
 
-#include <dirent.h>
-
 #include <atomic>
 
 #include "absl/strings/ascii.h"
@@ -20,19 +18,6 @@ namespace {
 constexpr absl::Duration kLoadTimeout = absl::Seconds(2);
 constexpr absl::Duration kShutdownTimeout = absl::Seconds(3);
 constexpr int kRestoreParallelism = 16;
-
-std::vector<std::string> ListDirs(const std::string& path) {
-  std::vector<std::string> out;
-  DIR* dir = opendir(path.c_str());
-  if (dir == nullptr) return out;
-  while (struct dirent* entry = readdir(dir)) {
-    std::string name = entry->d_name;
-    if (name == "." || name == "..") continue;
-    if (entry->d_type == DT_DIR || entry->d_type == DT_UNKNOWN) out.push_back(name);
-  }
-  closedir(dir);
-  return out;
-}
 
 }  // namespace
 

@@ -23,6 +23,11 @@ void Put(std::string* out, absl::string_view field) {
   absl::StrAppend(out, field.size(), ":", field, ";");
 }
 
+void PutList(std::string* out, const std::vector<std::string>& fields) {
+  Put(out, absl::StrCat(fields.size()));
+  for (const std::string& field : fields) Put(out, field);
+}
+
 void PutErrno(std::string* out, const std::optional<uint32_t>& errno_ret) {
   Put(out, errno_ret.has_value() ? absl::StrCat(*errno_ret) : "-");
 }
@@ -30,8 +35,7 @@ void PutErrno(std::string* out, const std::optional<uint32_t>& errno_ret) {
 void PutSyscall(std::string* out, const SeccompSyscall& sc) {
   Put(out, sc.action);
   PutErrno(out, sc.errno_ret);
-  Put(out, absl::StrCat(sc.names.size()));
-  for (const std::string& name : sc.names) Put(out, name);
+  PutList(out, sc.names);
   Put(out, absl::StrCat(sc.args.size()));
   for (const SeccompArg& a : sc.args) {
     Put(out, absl::StrCat(a.index, ",", a.value, ",", a.value_two));
@@ -88,10 +92,8 @@ std::string SeccompCacheKey(const Seccomp& s) {
   Put(&key, Environment());
   Put(&key, s.default_action);
   PutErrno(&key, s.default_errno_ret);
-  Put(&key, absl::StrCat(s.architectures.size()));
-  for (const std::string& arch : s.architectures) Put(&key, arch);
-  Put(&key, absl::StrCat(s.flags.size()));
-  for (const std::string& flag : s.flags) Put(&key, flag);
+  PutList(&key, s.architectures);
+  PutList(&key, s.flags);
   Put(&key, absl::StrCat(s.syscalls.size()));
   for (const SeccompSyscall& sc : s.syscalls) PutSyscall(&key, sc);
   return key;
