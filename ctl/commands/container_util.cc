@@ -200,12 +200,25 @@ absl::Status StartTask(Client& client, const std::string& id, const std::string&
 
 absl::StatusOr<uint32_t> DeleteTask(Client& client, const std::string& id, bool record_exit) {
   ASSIGN_OR_RETURN(std::optional<TaskProcess> task, GetTask(client, id));
+  ASSIGN_OR_RETURN(uint32_t exit_status, DeleteOwnTask(client, id, record_exit));
+  if (task.has_value()) RemoveFifoDirOf(task->stdout().empty() ? task->stdin() : task->stdout());
+  return exit_status;
+}
+
+absl::Status DeleteRecord(Client& client, const std::string& id) {
+  containers_api::DeleteContainerRequest request;
+  request.set_id(id);
+  google::protobuf::Empty empty;
+  return Rpc(client, containers_api::Containers::NewStub(client.channel())
+                         ->Delete(client.Context().get(), request, &empty));
+}
+
+absl::StatusOr<uint32_t> DeleteOwnTask(Client& client, const std::string& id, bool record_exit) {
   tasks_api::DeleteTaskRequest request;
   request.set_container_id(id);
   tasks_api::DeleteResponse response;
   RETURN_IF_ERROR(Rpc(client, tasks_api::Tasks::NewStub(client.channel())
                                   ->Delete(LongContext(client).get(), request, &response)));
-  if (task.has_value()) RemoveFifoDirOf(task->stdout().empty() ? task->stdin() : task->stdout());
   // Informational only: `ps -a`, `wait` and `inspect` read it once the task is gone.
   if (!record_exit) return response.exit_status();
   (void)SetLabels(client, id, {{kExitCodeLabel, std::to_string(response.exit_status())},

@@ -89,6 +89,11 @@ absl::Status StartTask(Client& client, const std::string& id, const std::string&
 // made for it, and returns the exit status.
 absl::StatusOr<uint32_t> DeleteTask(Client& client, const std::string& id,
                                     bool record_exit = true);
+// Containers.Delete of the record alone (no task, snapshot or state directory).
+absl::Status DeleteRecord(Client& client, const std::string& id);
+// DeleteTask for a caller whose TaskIO owns the task's FIFOs (an attached run): nothing to look
+// up or remove, so one call less.
+absl::StatusOr<uint32_t> DeleteOwnTask(Client& client, const std::string& id, bool record_exit);
 // SIGKILL, wait and delete if the task runs; delete if it stopped; nothing if there is none.
 absl::Status ForceRemoveTask(Client& client, const std::string& id);
 

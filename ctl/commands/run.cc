@@ -1,9 +1,10 @@
 // berthctl run / create / start.
 //
-// A container is created the way ctr does it: the image's snapshot (its chain ID) is made
-// sure of, a lease protects the new snapshot (key = container ID, parent = chain ID) until the
-// container record that keeps it exists, then the lease goes. `run` without -d stays attached
-// and exits with the container's exit code; a failed `run` removes everything it made.
+// A container is created from the image's snapshot (its chain ID), made sure of first: the
+// container record, then the container's snapshot (key = container ID, parent = chain ID),
+// which the record protects from the garbage collector (ctr uses a lease for that). `run`
+// without -d stays attached and exits with the container's exit code; a failed `run` removes
+// everything it made.
 // `start` deletes a stopped task first, so a container can run again on the same snapshot.
 
 #include <iostream>
@@ -11,8 +12,6 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "containerd/services/leases/v1/leases.grpc.pb.h"
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "ctl/commands/commands.h"
 #include "ctl/commands/container_commands.h"
@@ -25,7 +24,6 @@
 namespace berth::ctl {
 namespace {
 
-namespace leases_api = containerd::services::leases::v1;
 namespace snapshots_api = containerd::services::snapshots::v1;
 
 struct RunFlags {
@@ -38,41 +36,21 @@ struct RunFlags {
   std::vector<std::string> command;
 };
 
-// A lease that expires by itself should berthctl die before deleting it.
-absl::StatusOr<std::string> CreateLease(Client& client, const std::string& id) {
-  leases_api::CreateRequest request;
-  request.set_id(absl::StrCat("berthctl-", ShortId(id), "-", absl::ToUnixNanos(absl::Now())));
-  (*request.mutable_labels())["containerd.io/gc.expire"] =
-      absl::FormatTime(absl::RFC3339_sec, absl::Now() + absl::Hours(1), absl::UTCTimeZone());
-  leases_api::CreateResponse response;
-  RETURN_IF_ERROR(Rpc(client, leases_api::Leases::NewStub(client.channel())
-                                  ->Create(client.Context().get(), request, &response)));
-  return response.lease().id();
-}
-
-void DeleteLease(Client& client, const std::string& lease) {
-  leases_api::DeleteRequest request;
-  request.set_id(lease);
-  google::protobuf::Empty empty;
-  (void)leases_api::Leases::NewStub(client.channel())
-      ->Delete(client.Context().get(), request, &empty);
-}
-
-absl::Status PrepareSnapshot(Client& client, const std::string& lease, const RunFlags& flags,
-                             const std::string& id, const std::string& parent) {
+absl::Status PrepareSnapshot(Client& client, const RunFlags& flags, const std::string& id,
+                             const std::string& parent) {
   snapshots_api::PrepareSnapshotRequest request;
   request.set_snapshotter(flags.snapshotter);
   request.set_key(id);
   request.set_parent(parent);
   snapshots_api::PrepareSnapshotResponse response;
   return Rpc(client, snapshots_api::Snapshots::NewStub(client.channel())
-                         ->Prepare(LongContext(client, lease).get(), request, &response));
+                         ->Prepare(LongContext(client).get(), request, &response));
 }
 
 // `starting`: `run` starts the task right away, so the record gets its start time now (one
 // synced Containers.Update less per run).
-absl::StatusOr<Container> CreateRecord(Client& client, const std::string& lease,
-                                       const RunFlags& flags, const std::string& id,
+absl::StatusOr<Container> CreateRecord(Client& client, const RunFlags& flags,
+                                       const std::string& id,
                                        const ImageConfig& image, const nlohmann::json& spec,
                                        bool starting) {
   containers_api::CreateContainerRequest request;
@@ -96,7 +74,7 @@ absl::StatusOr<Container> CreateRecord(Client& client, const std::string& lease,
   c->set_snapshot_key(id);
   containers_api::CreateContainerResponse response;
   RETURN_IF_ERROR(Rpc(client, containers_api::Containers::NewStub(client.channel())
-                                  ->Create(LongContext(client, lease).get(), request, &response)));
+                                  ->Create(LongContext(client).get(), request, &response)));
   return response.container();
 }
 
@@ -123,20 +101,12 @@ absl::StatusOr<Container> CreateContainer(Client& client, const RunFlags& flags,
 
   RETURN_IF_ERROR(WriteEtcFiles(StateDir(ns, id), spec["hostname"].get<std::string>()));
   absl::Cleanup remove_state = [&] { (void)RemoveAll(StateDir(ns, id)); };
-  ASSIGN_OR_RETURN(std::string lease, CreateLease(client, id));
-  absl::Cleanup delete_lease = [&] { DeleteLease(client, lease); };
-  RETURN_IF_ERROR(PrepareSnapshot(client, lease, flags, id, image.chain_id));
-  absl::Cleanup remove_snapshot = [&] {
-    snapshots_api::RemoveSnapshotRequest request;
-    request.set_snapshotter(flags.snapshotter);
-    request.set_key(id);
-    google::protobuf::Empty empty;
-    (void)snapshots_api::Snapshots::NewStub(client.channel())
-        ->Remove(client.Context().get(), request, &empty);
-  };
-  ASSIGN_OR_RETURN(Container container,
-                   CreateRecord(client, lease, flags, id, image, spec, starting));
-  std::move(remove_snapshot).Cancel();
+  // The record first: it names the snapshot and so keeps it from the garbage collector from
+  // the moment it exists, which makes ctr's lease (two more synced calls) unnecessary.
+  ASSIGN_OR_RETURN(Container container, CreateRecord(client, flags, id, image, spec, starting));
+  absl::Cleanup delete_record = [&] { (void)DeleteRecord(client, id); };
+  RETURN_IF_ERROR(PrepareSnapshot(client, flags, id, image.chain_id));
+  std::move(delete_record).Cancel();
   std::move(remove_state).Cancel();
   return container;
 }
@@ -181,7 +151,7 @@ absl::StatusOr<uint32_t> StartAttached(Client& client, const Container& containe
     (void)ForceRemoveTask(client, container.id());
     return exit_status;
   }
-  return DeleteTask(client, container.id(), options.record_exit);
+  return DeleteOwnTask(client, container.id(), options.record_exit);
 }
 
 absl::Status RunCommand(Client& client, const RunFlags& flags) {
@@ -199,7 +169,11 @@ absl::Status RunCommand(Client& client, const RunFlags& flags) {
     return absl::OkStatus();
   }
   absl::StatusOr<uint32_t> exit_status = StartAttached(client, container, start);
-  if (flags.rm || !exit_status.ok()) (void)RemoveContainer(client, container, /*force=*/true);
+  if (!exit_status.ok()) {
+    (void)RemoveContainer(client, container, /*force=*/true);
+  } else if (flags.rm) {
+    (void)RemoveStoppedContainer(client, container);
+  }
   if (!exit_status.ok()) return exit_status.status();
   ExitWithCode(static_cast<int>(*exit_status));
 }

@@ -218,9 +218,9 @@ absl::Status WriteEtcFiles(const std::string& dir, const std::string& hostname) 
       absl::StrAppend(&resolv, line, "\n");
     }
   }
-  RETURN_IF_ERROR(WriteFileAtomic(JoinPath(dir, "hosts"), hosts));
-  RETURN_IF_ERROR(WriteFileAtomic(JoinPath(dir, "resolv.conf"), resolv));
-  return WriteFileAtomic(JoinPath(dir, "hostname"), absl::StrCat(hostname, "\n"));
+  RETURN_IF_ERROR(WriteFileReplace(JoinPath(dir, "hosts"), hosts));
+  RETURN_IF_ERROR(WriteFileReplace(JoinPath(dir, "resolv.conf"), resolv));
+  return WriteFileReplace(JoinPath(dir, "hostname"), absl::StrCat(hostname, "\n"));
 }
 
 absl::StatusOr<json> ExecProcess(const json& container_spec, const std::vector<std::string>& args,

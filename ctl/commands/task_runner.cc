@@ -118,6 +118,10 @@ absl::Status RemoveContainer(Client& client, const Container& container, bool fo
     }
     RETURN_IF_ERROR(ForceRemoveTask(client, container.id()));
   }
+  return RemoveStoppedContainer(client, container);
+}
+
+absl::Status RemoveStoppedContainer(Client& client, const Container& container) {
   if (!container.snapshot_key().empty()) {
     snapshots_api::RemoveSnapshotRequest request;
     request.set_snapshotter(container.snapshotter());
@@ -127,11 +131,7 @@ absl::Status RemoveContainer(Client& client, const Container& container, bool fo
                                           ->Remove(client.Context().get(), request, &empty));
     if (!status.ok() && !absl::IsNotFound(status)) return status;
   }
-  containers_api::DeleteContainerRequest request;
-  request.set_id(container.id());
-  google::protobuf::Empty empty;
-  absl::Status status = Rpc(client, containers_api::Containers::NewStub(client.channel())
-                                        ->Delete(client.Context().get(), request, &empty));
+  absl::Status status = DeleteRecord(client, container.id());
   if (!status.ok() && !absl::IsNotFound(status)) return status;
   (void)RemoveAll(StateDir(client.options().ns, container.id()));
   return absl::OkStatus();

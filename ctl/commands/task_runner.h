@@ -37,5 +37,7 @@ absl::StatusOr<uint32_t> RunSession(Client& client, TaskIO& io, const Session& s
 // Removes a container and what berthctl made for it: its task (must not run unless `force`),
 // snapshot, record and state directory.
 absl::Status RemoveContainer(Client& client, const Container& container, bool force);
+// RemoveContainer for a container whose task is known to be gone (an attached run deleted it).
+absl::Status RemoveStoppedContainer(Client& client, const Container& container);
 
 }  // namespace berth::ctl

@@ -58,6 +58,18 @@ TEST_F(CtlErrorsTest, NameInUse) {
   EXPECT_EQ(Ctl({"rm", "-f", "taken"}).exit_code, 0);
 }
 
+// `run` makes the container record before the snapshot (the record protects it from the
+// garbage collector); a snapshot that cannot be made takes the record back out.
+TEST_F(CtlErrorsTest, SnapshotThatCannotBeMadeLeavesNoRecord) {
+  ASSERT_EQ(Ctr({"snapshots", "prepare", "clash"}).exit_code, 0);  // someone else's snapshot
+  size_t snapshots = Snapshots().size();
+  CommandResult run = Ctl({"run", "--rm", "--name", "clash", "busybox", "true"});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("clash"), std::string::npos) << run.Describe();
+  ExpectNothingLeft(snapshots);  // the other snapshot is still there, the record is gone
+  EXPECT_EQ(Ctr({"snapshots", "rm", "clash"}).exit_code, 0);
+}
+
 TEST_F(CtlErrorsTest, UnknownContainerForEveryVerb) {
   const std::vector<std::vector<std::string>> verbs = {
       {"start", "ghost"}, {"stop", "ghost"},  {"kill", "ghost"},         {"rm", "ghost"},
