@@ -3,11 +3,11 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <ctime>
 #include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "plugins/base/utc_time.h"
 
 namespace berth::log {
 namespace {
@@ -48,15 +48,7 @@ absl::StatusOr<Level> ParseLevel(absl::string_view name) {
 }
 
 LogLine::LogLine(Level level, const char* file, int line) : level_(level) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  struct tm tm;
-  gmtime_r(&now.tv_sec, &tm);
-  char stamp[32];
-  strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-  char frac[24];
-  snprintf(frac, sizeof(frac), ".%03ldZ", now.tv_nsec / 1000000);
-  stream_ << stamp << frac << ' ' << LevelName(level_) << ' ';
+  stream_ << NowUtc(3) << ' ' << LevelName(level_) << ' ';
   if (!ProgramName().empty()) {
     stream_ << ProgramName() << ": ";
   }

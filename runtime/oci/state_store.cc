@@ -6,18 +6,17 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <ctime>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "plugins/base/file_util.h"
 #include "plugins/base/status_macros.h"
 #include "plugins/base/status_util.h"
 #include "plugins/base/unique_fd.h"
+#include "plugins/base/utc_time.h"
 #include "runtime/oci/json_reader.h"
 
 namespace berth::oci {
@@ -202,13 +201,6 @@ bool ProcessAlive(pid_t pid, uint64_t start_time) {
   return now != 0 && (start_time == 0 || now == start_time);
 }
 
-std::string NowRfc3339() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t;
-  gmtime_r(&ts.tv_sec, &t);
-  return absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", t.tm_year + 1900, t.tm_mon + 1,
-                         t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
-}
+std::string NowRfc3339() { return NowUtc(9); }
 
 }  // namespace berth::oci

@@ -47,6 +47,18 @@ void Publisher::Flush(std::function<void()> done) {
   flushed_.push_back(std::move(done));
 }
 
+void Publisher::Connect() {
+  if ((client_ != nullptr && !client_->closed()) || ttrpc_address_.empty()) return;
+  client_.reset();
+  absl::StatusOr<std::unique_ptr<ttrpc::Client>> client =
+      ttrpc::Client::Connect(ttrpc_address_, loop_);
+  if (client.ok()) {
+    client_ = *std::move(client);
+  } else {
+    BERTH_LOG(WARN) << "events: " << client.status() << "; using the publish binary";
+  }
+}
+
 void Publisher::SendNext() {
   if (in_flight_) return;
   if (queue_.empty()) {
@@ -55,16 +67,7 @@ void Publisher::SendNext() {
     for (auto& fn : flushed) fn();
     return;
   }
-  if ((client_ == nullptr || client_->closed()) && !ttrpc_address_.empty()) {
-    client_.reset();
-    absl::StatusOr<std::unique_ptr<ttrpc::Client>> client =
-        ttrpc::Client::Connect(ttrpc_address_, loop_);
-    if (client.ok()) {
-      client_ = *std::move(client);
-    } else {
-      BERTH_LOG(WARN) << "events: " << client.status() << "; using the publish binary";
-    }
-  }
+  Connect();
   if (client_ == nullptr) {
     SendWithBinary(queue_.front());
     queue_.pop_front();

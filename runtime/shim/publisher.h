@@ -28,6 +28,11 @@ class Publisher {
   // The namespace events are published under (a spare shim learns it when adopted).
   void SetNamespace(std::string ns) { ns_ = std::move(ns); }
 
+  // Connects to the daemon's ttrpc events service now, if not connected: a spare shim does so
+  // while it waits, so its task's first event does not pay for the connection (~0.3 ms of
+  // Tasks.Create). Publish connects by itself otherwise.
+  void Connect();
+
   // Queues `event` under `topic` ("/tasks/exit", ...). Never blocks.
   void Publish(const std::string& topic, const google::protobuf::Message& event);
 

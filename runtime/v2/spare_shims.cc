@@ -74,6 +74,7 @@ SpareShims::~SpareShims() {
   wanted_.notify_all();
   if (refill_.joinable()) refill_.join();
   if (ready_.has_value()) Discard(*std::move(ready_));
+  for (Bundle& bundle : adopted_) (void)bundle.Delete();
 }
 
 void SpareShims::RemoveStale() {
@@ -90,10 +91,12 @@ void SpareShims::RemoveStale() {
 
 void SpareShims::Refill() {
   for (;;) {
+    std::vector<Bundle> adopted;
     {
       std::unique_lock<std::mutex> lock(mu_);
       for (;;) {
         if (stopping_) return;
+        if (!adopted_.empty()) break;
         absl::Time now = absl::Now();
         if (!ready_.has_value() && !failed_ && now >= not_before_) break;
         if (!ready_.has_value() && !failed_) {
@@ -102,6 +105,11 @@ void SpareShims::Refill() {
           wanted_.wait(lock);
         }
       }
+      adopted.swap(adopted_);
+    }
+    if (!adopted.empty()) {
+      for (Bundle& bundle : adopted) (void)bundle.Delete();
+      continue;  // and look again whether it is time for a spare
     }
     absl::StatusOr<Spare> spare = StartOne();
     if (!spare.ok()) {
@@ -182,7 +190,11 @@ std::unique_ptr<ttrpc::Client> SpareShims::Take(const std::string& binary,
     Discard(*std::move(spare));
     return nullptr;
   }
-  (void)spare->bundle.Delete();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    adopted_.push_back(std::move(spare->bundle));
+  }
+  wanted_.notify_one();
   return std::move(spare->client);
 }
 

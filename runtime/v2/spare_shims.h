@@ -27,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -77,6 +78,8 @@ class SpareShims {
   std::mutex mu_;
   std::condition_variable wanted_;
   std::optional<Spare> ready_;
+  // Bundles of adopted spares: the refill thread deletes them, off the Create that took them.
+  std::vector<Bundle> adopted_;
   absl::Time not_before_ = absl::InfinitePast();  // start no spare before
   bool failed_ = false;  // the last start failed: wait for the next Take
   bool stopping_ = false;

@@ -170,6 +170,30 @@ TEST_F(BehaviourTest, SeccompErrnoMatchesRunc) {
   }
 }
 
+// Repeated allow rules are written once; a deny in between still splits them (the kernel's
+// list must come out as runc's).
+TEST_F(BehaviourTest, DeviceRulesMatchRunc) {
+  Bundle b;
+  b.config()["linux"]["resources"]["devices"] = {
+      {{"allow", false}, {"access", "rwm"}},
+      {{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 3}, {"access", "rwm"}},
+      {{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 3}, {"access", "rwm"}},
+      {{"allow", true}, {"type", "c"}, {"major", 10}, {"minor", 229}, {"access", "rwm"}},
+      {{"allow", false}, {"type", "c"}, {"major", 10}, {"minor", 229}, {"access", "rwm"}},
+      {{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 9}, {"access", "r"}}};
+  b.SetArgs({"sh", "-c", "cat /sys/fs/cgroup/devices/devices.list; head -c1 /dev/urandom | wc -c"});
+  CommandResult berth = RunBerth(b);
+  EXPECT_NE(berth.output.find("c 1:3 rwm\n"), std::string::npos) << berth.output;
+  EXPECT_NE(berth.output.find("c 1:9 rwm\n"), std::string::npos) << berth.output;  // defaults
+  EXPECT_EQ(berth.output.find("c 10:229"), std::string::npos) << berth.output;  // denied again
+  EXPECT_EQ(berth.output.find("c 5:1 "), std::string::npos) << berth.output;  // no host console
+  EXPECT_NE(berth.output.find("\n1\n"), std::string::npos) << berth.output;  // urandom reads
+  if (have_runc_) {
+    CommandResult runc = RunRunc(b);
+    EXPECT_EQ(SortedLines(berth.output), SortedLines(runc.output));
+  }
+}
+
 TEST_F(BehaviourTest, MemoryLimitOomKills) {
   Bundle b;
   b.config()["linux"]["resources"]["memory"] = {{"limit", 16 << 20}, {"swap", 16 << 20}};

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <set>
+#include <string>
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
@@ -21,10 +23,11 @@
 namespace berth::oci::cgroups {
 namespace {
 
-// Devices every container may use (runc's AllowedDevices), appended after the spec's rules.
+// Devices every container may use (runc 1.1's AllowedDevices), appended after the spec's rules.
+// Not the host's /dev/console (5:1): runc dropped it as unsafe (1.0.0-rc94).
 constexpr const char* kDefaultDeviceRules[] = {
-    "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:8 rwm", "c 1:7 rwm", "c 5:0 rwm",
-    "c 1:5 rwm", "c 1:9 rwm", "c 5:1 rwm", "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm",
+    "c *:* m",   "b *:* m",   "c 1:3 rwm",   "c 1:8 rwm", "c 1:7 rwm",   "c 5:0 rwm",
+    "c 1:5 rwm", "c 1:9 rwm", "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm",
 };
 
 std::string DeviceRuleText(char type, std::optional<int64_t> major, std::optional<int64_t> minor,
@@ -312,13 +315,23 @@ class V1Manager final : public CgroupManager {
     if (dir.empty() || r.devices.empty()) {
       return absl::OkStatus();
     }
+    // An allow rule written again since the last deny changes nothing: Docker's and ctr's
+    // specs carry most of the defaults, and every write costs a syscall round in the kernel.
+    std::set<std::string> allowed;
+    auto allow = [&](const std::string& text) -> absl::Status {
+      if (!allowed.insert(text).second) return absl::OkStatus();
+      return WriteFile(dir, "devices.allow", text);
+    };
     for (const DeviceRule& rule : r.devices) {
-      RETURN_IF_ERROR(WriteFile(dir, rule.allow ? "devices.allow" : "devices.deny",
-                                DeviceRuleText(rule.type, rule.major, rule.minor, rule.access)));
+      std::string text = DeviceRuleText(rule.type, rule.major, rule.minor, rule.access);
+      if (rule.allow) {
+        RETURN_IF_ERROR(allow(text));
+      } else {
+        RETURN_IF_ERROR(WriteFile(dir, "devices.deny", text));
+        allowed.clear();
+      }
     }
-    for (const char* rule : kDefaultDeviceRules) {
-      RETURN_IF_ERROR(WriteFile(dir, "devices.allow", rule));
-    }
+    for (const char* rule : kDefaultDeviceRules) RETURN_IF_ERROR(allow(rule));
     return absl::OkStatus();
   }
 
