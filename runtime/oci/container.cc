@@ -250,6 +250,11 @@ absl::StatusOr<ContainerState> Runtime::Create(const std::string& id, const Crea
 
 absl::Status Runtime::Start(const std::string& id) {
   ASSIGN_OR_RETURN(ContainerState state, store_.Load(id));
+  return Start(std::move(state));
+}
+
+absl::Status Runtime::Start(ContainerState state) {
+  const std::string& id = state.id;
   if (state.status != ContainerStatus::kCreated) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot start a container that is ", StatusName(state.status)));
@@ -269,6 +274,7 @@ absl::Status Runtime::Start(const std::string& id) {
   unlink(absl::StrCat(store_.Dir(id), "/start.sock").c_str());
   state.status = ContainerStatus::kRunning;
   RETURN_IF_ERROR(store_.Save(state));
+  if (!MayHaveHook(state.config_json, "poststart")) return absl::OkStatus();
   ASSIGN_OR_RETURN(Spec spec, ParseSpec(state.config_json));
   if (absl::Status s = RunHooks(spec.hooks.poststart, OciStateJson(state, false), "poststart");
       !s.ok()) {

@@ -84,6 +84,9 @@ class Runtime {
   // Releases a created container's init to exec process.args. kFailedPrecondition unless
   // the container is "created".
   absl::Status Start(const std::string& id);
+  // Start with the state Create returned, for a caller that created the container itself and
+  // nothing else has touched it since (berth-shim): no state file to read back and parse.
+  absl::Status Start(ContainerState created);
 
   // Create + Start. With `detach`, returns 0 once the process runs; otherwise forwards
   // signals, waits, and returns the exit status (128 + signal for a signal), deleting the

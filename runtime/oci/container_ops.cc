@@ -89,6 +89,7 @@ absl::Status Runtime::Destroy(const ContainerState& state) {
     removed = cgroups->Destroy();
   }
   RETURN_IF_ERROR(removed);
+  if (!MayHaveHook(state.config_json, "poststop")) return store_.Remove(state.id);
   if (absl::StatusOr<Spec> spec = ParseSpec(state.config_json);
       spec.ok() && !spec->hooks.poststop.empty()) {
     ContainerState stopped = state;

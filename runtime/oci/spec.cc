@@ -9,6 +9,7 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "plugins/base/file_util.h"
 #include "plugins/base/status_macros.h"
@@ -222,6 +223,11 @@ absl::StatusOr<Spec> ParseSpec(absl::string_view json_text) {
     RETURN_IF_ERROR(internal::ParseLinux(*l, &spec.linux));
   }
   return spec;
+}
+
+bool MayHaveHook(absl::string_view json_text, absl::string_view name) {
+  // A key spelled with \u escapes would not match the plain name: assume it may be there.
+  return absl::StrContains(json_text, name) || absl::StrContains(json_text, "\\u");
 }
 
 absl::StatusOr<Spec> LoadBundleSpec(const std::string& bundle) {

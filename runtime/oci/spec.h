@@ -236,6 +236,11 @@ struct Spec {
 // Parses config.json text. kInvalidArgument names the offending field.
 absl::StatusOr<Spec> ParseSpec(absl::string_view json_text);
 
+// Whether config.json text may hold the hook list `name` ("poststart", ...): false only when
+// the name appears nowhere in it, escapes included, so that start and delete need not parse a
+// whole spec (~0.25 ms with Docker's seccomp profile in it) to find no hooks.
+bool MayHaveHook(absl::string_view json_text, absl::string_view name);
+
 // Parses a process object alone (`exec --process process.json`).
 absl::StatusOr<Process> ParseProcess(absl::string_view json_text);
 

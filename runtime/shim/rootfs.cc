@@ -1,6 +1,7 @@
 #include "runtime/shim/rootfs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mount.h>
 
 #include "absl/strings/str_cat.h"
@@ -49,6 +50,20 @@ absl::Status UnmountAll(const std::string& target) {
     if (umount2(target.c_str(), UMOUNT_NOFOLLOW) == 0) continue;
     if (errno == EINVAL || errno == ENOENT) return absl::OkStatus();  // Not a mount point.
     if (errno == EBUSY && umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) continue;
+    return ErrnoError(errno, "unmount", target);
+  }
+  return absl::InternalError(absl::StrCat("too many mounts on ", target));
+}
+
+absl::StatusOr<std::vector<UniqueFd>> DetachRootfs(const std::string& target) {
+  std::vector<UniqueFd> pinned;
+  for (int i = 0; i < 64; ++i) {
+    UniqueFd top(open(target.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) {
+      if (top.valid()) pinned.push_back(std::move(top));
+      continue;
+    }
+    if (errno == EINVAL || errno == ENOENT) return pinned;  // nothing (more) mounted
     return ErrnoError(errno, "unmount", target);
   }
   return absl::InternalError(absl::StrCat("too many mounts on ", target));

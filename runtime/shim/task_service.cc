@@ -219,7 +219,10 @@ absl::StatusOr<shimapi::DeleteResponse> TaskService::Delete(const shimapi::Delet
     }
   }
   RETURN_IF_ERROR(backend_->Delete(flags_.id));
-  if (rootfs_mounted_) RETURN_IF_ERROR(UnmountAll(RootfsPath()));
+  if (rootfs_mounted_) {
+    ASSIGN_OR_RETURN(std::vector<UniqueFd> detached, DetachRootfs(RootfsPath()));
+    for (UniqueFd& fd : detached) detached_rootfs_.push_back(std::move(fd));
+  }
   rootfs_mounted_ = false;
   UnwatchOom();
   containerd::events::TaskDelete event;

@@ -12,10 +12,12 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "berth/shim/v1/spare.pb.h"
 #include "containerd/runtime/task/v2/shim.pb.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "plugins/base/unique_fd.h"
 #include "runtime/shim/backend.h"
 #include "runtime/shim/flags.h"
 #include "runtime/shim/idle_trim.h"
@@ -92,6 +94,9 @@ class TaskService {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<ShimProcess> init_;
   bool rootfs_mounted_ = false;
+  // The deleted task's rootfs, out of the mount table but alive until the shim exits (see
+  // DetachRootfs: the final unmount's sync is left to the exiting shim).
+  std::vector<UniqueFd> detached_rootfs_;
   std::map<std::string, std::unique_ptr<ShimProcess>> execs_;
   int oom_fd_ = -1;
   int64_t oom_kills_ = 0;  // cgroup v2: the last oom_kill count seen.

@@ -221,4 +221,18 @@ TEST(SpecTest, RootlessDefaultSpecHasUserNamespace) {
 }
 
 }  // namespace
+TEST(SpecTest, MayHaveHookIsFalseOnlyWithoutTheName) {
+  EXPECT_FALSE(MayHaveHook(R"({"process":{"args":["true"]},"hooks":{"prestart":[]}})",
+                           "poststart"));
+  EXPECT_TRUE(MayHaveHook(R"({"hooks":{"poststart":[{"path":"/bin/true"}]}})", "poststart"));
+  // The same key with an escaped letter: parsing would find it, so the cheap check must too.
+  absl::StatusOr<Spec> escaped = ParseSpec(
+      R"({"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/"},)"
+      R"("hooks":{"\u0070oststart":[{"path":"/bin/true"}]}})");
+  ASSERT_TRUE(escaped.ok()) << escaped.status();
+  ASSERT_EQ(escaped->hooks.poststart.size(), 1u);
+  EXPECT_TRUE(MayHaveHook(R"({"hooks":{"\u0070oststart":[{"path":"/bin/true"}]}})",
+                          "poststart"));
+}
+
 }  // namespace berth::oci
