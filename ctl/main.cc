@@ -8,8 +8,10 @@
 #include "CLI/CLI.hpp"
 #include "ctl/client.h"
 #include "ctl/commands/commands.h"
+#include "plugins/base/abseil_mode.h"
 
 int main(int argc, char** argv) {
+  berth::UseReleaseAbseilMutexes();
   CLI::App app{"berthctl: manage images and containers on a Berth daemon"};
   app.require_subcommand(1);
   berth::ctl::GlobalOptions options;

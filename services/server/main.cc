@@ -11,6 +11,7 @@
 
 #include "CLI/CLI.hpp"
 #include "grpc/grpc.h"
+#include "plugins/base/abseil_mode.h"
 #include "plugins/base/log.h"
 #include "plugins/config.h"
 #include "services/server/builtins.h"
@@ -93,6 +94,7 @@ int RunDaemon(const Flags& flags, bool config_given) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  berth::UseReleaseAbseilMutexes();
   berth::log::SetProgramName("berthd");
   CLI::App app{"berthd: a containerd-compatible container daemon"};
   Flags flags;
