@@ -124,6 +124,7 @@ absl::Status LoadBundle(const CreateOptions& options, const std::string& seccomp
   std::string root =
       spec.root.path[0] == '/' ? spec.root.path : JoinPath(launch->bundle, spec.root.path);
   ASSIGN_OR_RETURN(launch->rootfs, AbsolutePath(root, "rootfs"));
+  if (options.check_spec) RETURN_IF_ERROR(options.check_spec(spec, launch->rootfs));
   if (spec.linux.seccomp) {
     ASSIGN_OR_RETURN(launch->seccomp, CompileSeccomp(*spec.linux.seccomp, seccomp_cache));
   }

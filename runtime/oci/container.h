@@ -56,6 +56,9 @@ struct CreateOptions {
   bool no_new_keyring = false;
   bool cgroups_disabled = false;  // Do not create or join any cgroup.
   StdioFds stdio;
+  // Called with the parsed, validated spec and the absolute rootfs before anything is made:
+  // a caller's own checks (berth-shim's executable check) without reading config.json again.
+  std::function<absl::Status(const Spec& spec, const std::string& rootfs)> check_spec;
 };
 
 struct ExecOptions {

@@ -22,6 +22,7 @@
 #include "runtime/oci/linux/terminal.h"
 #include "runtime/oci/spec.h"
 #include "runtime/shim/backend.h"
+#include "runtime/shim/preflight.h"
 
 namespace berth::shim {
 namespace {
@@ -85,6 +86,7 @@ class BinaryBackend : public Backend {
 
   absl::StatusOr<Launched> Create(const std::string& id, const std::string& bundle,
                                   const ProcessStdio& stdio) override {
+    RETURN_IF_ERROR(CheckBundleExecutable(bundle));  // runc would fail only at start
     std::string pid_file = JoinPath(bundle, "init.pid");
     std::vector<std::string> args = {"create", "--bundle", bundle, "--pid-file", pid_file};
     if (options_.no_pivot_root()) args.push_back("--no-pivot");

@@ -15,6 +15,7 @@
 #include "runtime/oci/container.h"
 #include "runtime/oci/linux/terminal.h"
 #include "runtime/shim/backend.h"
+#include "runtime/shim/preflight.h"
 
 namespace berth::shim {
 namespace {
@@ -45,6 +46,7 @@ class InProcessBackend : public Backend {
     options.no_pivot = options_.no_pivot_root();
     options.no_new_keyring = options_.no_new_keyring();
     options.stdio = {stdio.in, stdio.out, stdio.err};
+    options.check_spec = CheckProcessExecutable;
     ConsolePair console;
     if (stdio.terminal) {
       ASSIGN_OR_RETURN(console, NewConsolePair());

@@ -41,13 +41,17 @@ bool ProvidedByMount(const oci::Spec& spec, const std::string& path) {
 
 }  // namespace
 
-absl::Status CheckProcessExecutable(const std::string& bundle) {
+absl::Status CheckBundleExecutable(const std::string& bundle) {
   ASSIGN_OR_RETURN(oci::Spec spec, oci::LoadBundleSpec(bundle));
+  std::string root =
+      spec.root.path[0] == '/' ? spec.root.path : JoinPath(bundle, spec.root.path);
+  return CheckProcessExecutable(spec, root);
+}
+
+absl::Status CheckProcessExecutable(const oci::Spec& spec, const std::string& root) {
   if (!spec.process || spec.process->args.empty()) {
     return InvalidArgument("the spec has no process.args");
   }
-  std::string root =
-      spec.root.path[0] == '/' ? spec.root.path : JoinPath(bundle, spec.root.path);
   UniqueFd root_fd(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd.valid()) return ErrnoError(errno, "open rootfs", root);
   const std::string& arg0 = spec.process->args[0];

@@ -16,7 +16,6 @@
 #include "plugins/base/status_macros.h"
 #include "plugins/base/status_util.h"
 #include "runtime/oci/container.h"
-#include "runtime/shim/preflight.h"
 #include "runtime/shim/rootfs.h"
 
 namespace berth::shim {
@@ -139,7 +138,6 @@ absl::StatusOr<shimapi::CreateTaskResponse> TaskService::Create(
     rootfs_mounted_ = true;
   }
   absl::StatusOr<Launched> launched = [&]() -> absl::StatusOr<Launched> {
-    RETURN_IF_ERROR(CheckProcessExecutable(flags_.bundle));
     ASSIGN_OR_RETURN(init->io, ProcessIo::Open(init->stdio));
     return backend_->Create(flags_.id, flags_.bundle, init->io->ForProcess());
   }();
