@@ -24,6 +24,7 @@
 #include "runtime/oci/container_internal.h"
 #include "runtime/oci/init.h"
 #include "runtime/oci/linux/namespaces.h"
+#include "runtime/oci/linux/process.h"
 #include "runtime/oci/linux/terminal.h"
 #include "runtime/oci/sync.h"
 
@@ -58,9 +59,7 @@ absl::Status Grandchild(const ExecChild& c) {
 }
 
 [[noreturn]] void Intermediate(const ExecChild& c) {
-  sigset_t all;
-  sigfillset(&all);
-  sigprocmask(SIG_UNBLOCK, &all, nullptr);
+  ResetSignals();
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (c.ns_flags != 0 && setns(c.pidfd, c.ns_flags) != 0) {
     (void)sync::Send(c.sync_fd, sync::kError, ErrnoError(errno, "setns into the container").message());

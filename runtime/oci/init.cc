@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,15 +30,6 @@
 
 namespace berth::oci {
 namespace {
-
-void ResetSignals() {
-  sigset_t all;
-  sigfillset(&all);
-  for (int sig = 1; sig < NSIG; ++sig) {
-    signal(sig, SIG_DFL);
-  }
-  sigprocmask(SIG_UNBLOCK, &all, nullptr);
-}
 
 absl::Status Stdio(const StdioFds& stdio) {
   const int fds[3] = {stdio.in, stdio.out, stdio.err};

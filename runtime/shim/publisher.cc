@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "containerd/events/task.pb.h"
 #include "containerd/services/ttrpc/events/v1/events.pb.h"
 #include "google/protobuf/any.pb.h"
 #include "plugins/base/log.h"
@@ -57,6 +58,11 @@ void Publisher::Connect() {
   } else {
     BERTH_LOG(WARN) << "events: " << client.status() << "; using the publish binary";
   }
+}
+
+void Publisher::Prepare() {
+  Connect();
+  (void)containerd::events::TaskCreate::descriptor();  // builds the whole events/task.proto
 }
 
 void Publisher::SendNext() {

@@ -47,7 +47,7 @@ int RunServer(const Flags& flags, UniqueFd listener, std::string stdin_options) 
     service.Reap();
   });
   if (status.ok()) status = server.Serve(std::move(listener));
-  if (status.ok() && flags.spare) publisher.Connect();
+  if (status.ok() && flags.spare) publisher.Prepare();
   if (!status.ok()) {
     BERTH_LOG(ERROR) << status;
     return 1;

@@ -66,6 +66,29 @@ TEST_F(ShimCtrTest, RunRmEchoHiAndExitCodes) {
   EXPECT_EQ(Ctr({"c", "ls", "-q"}).out, "");
 }
 
+// The shim ignores SIGPIPE and blocks SIGCHLD, and glibc's posix_spawn (how berthd starts it)
+// leaves glibc's internal signals 32 and 33 ignored: the container's process and the processes
+// exec'd into it start with none of that.
+TEST_F(ShimCtrTest, ContainerAndExecStartWithDefaultSignals) {
+  auto expect_defaults = [](const testutil::CommandResult& status) {
+    for (const char* mask : {"SigBlk", "SigIgn", "SigCgt"}) {
+      EXPECT_NE(status.out.find(absl::StrCat("\n", mask, ":\t0000000000000000\n")),
+                std::string::npos)
+          << mask << " is not empty:\n" << status.out;
+    }
+  };
+  testutil::CommandResult run = Run({"--rm"}, "signals", {"/bin/cat", "/proc/self/status"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  expect_defaults(run);
+  ASSERT_EQ(Run({"-d"}, "sigexec", {"/bin/sleep", "1000"}).exit_code, 0);
+  testutil::CommandResult exec = Ctr({"t", "exec", "--fifo-dir", fifo_dir_, "--exec-id", "e1",
+                                      "sigexec", "/bin/cat", "/proc/self/status"});
+  ASSERT_EQ(exec.exit_code, 0) << exec.Describe();
+  expect_defaults(exec);
+  EXPECT_EQ(Ctr({"t", "rm", "-f", "sigexec"}).exit_code, 0);
+  EXPECT_EQ(Ctr({"c", "rm", "sigexec"}).exit_code, 0);
+}
+
 TEST_F(ShimCtrTest, DetachedTaskLsExecPsMetricsPauseKillRm) {
   testutil::CommandResult run = Run({"-d"}, "bg", {"/bin/sleep", "1000"});
   ASSERT_EQ(run.exit_code, 0) << run.Describe() << daemon_->ReadLog();

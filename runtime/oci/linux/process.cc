@@ -2,6 +2,7 @@
 
 #include <grp.h>
 #include <linux/close_range.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -10,13 +11,55 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdint>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "plugins/base/file_util.h"
 #include "plugins/base/status_macros.h"
 #include "plugins/base/status_util.h"
 
 namespace berth::oci {
+namespace {
+
+// The signals the runtime's process ignores or catches (SigIgn | SigCgt of /proc/self/status),
+// or all of them if that cannot be read.
+uint64_t NonDefaultSignals() {
+  absl::StatusOr<std::string> status = ReadFile("/proc/self/status");
+  if (!status.ok()) return ~uint64_t{0};
+  uint64_t mask = 0;
+  for (absl::string_view line : absl::StrSplit(*status, '\n')) {
+    uint64_t bits = 0;
+    if ((absl::ConsumePrefix(&line, "SigIgn:\t") || absl::ConsumePrefix(&line, "SigCgt:\t"))) {
+      if (!absl::SimpleHexAtoi(line, &bits)) return ~uint64_t{0};
+      mask |= bits;
+    }
+  }
+  return mask;
+}
+
+}  // namespace
+
+// The raw system call, because glibc refuses to touch its internal signals 32 and 33, which
+// its posix_spawn leaves ignored in what berthd starts (and an ignored signal survives exec).
+void ResetSignals() {
+  struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    uint64_t mask;
+  } default_action = {SIG_DFL, 0, nullptr, 0};
+  uint64_t changed = NonDefaultSignals();
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (((changed >> (sig - 1)) & 1) == 0 || sig == SIGKILL || sig == SIGSTOP) continue;
+    syscall(SYS_rt_sigaction, sig, &default_action, nullptr, sizeof(uint64_t));
+  }
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_UNBLOCK, &all, nullptr);
+}
 
 absl::Status SetRlimits(const std::vector<Rlimit>& rlimits) {
   for (const Rlimit& r : rlimits) {
