@@ -3,10 +3,13 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
+#include <cstdint>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -61,6 +64,36 @@ absl::Status BindMount(const Mount& m, const std::string& target) {
   return absl::OkStatus();
 }
 
+// mount_setattr(2)'s argument and flags (<linux/mount.h> clashes with glibc's <sys/mount.h>).
+struct MountAttr {
+  uint64_t attr_set = 0, attr_clr = 0, propagation = 0, userns_fd = 0;
+};
+constexpr uint64_t kAttrReadOnly = 0x1, kAttrNoSuid = 0x2, kAttrNoDev = 0x4, kAttrNoExec = 0x8;
+constexpr uint64_t kAttrAtimeMask = 0x70;  // MOUNT_ATTR__ATIME; relatime is 0 within it
+constexpr unsigned kAtRecursive = 0x8000;
+
+// What the per-bind remount (MS_BIND | MS_REMOUNT | `flags`) does, for every mount below
+// `parent` at once (two calls instead of one remount per hierarchy): `parent` itself keeps
+// its own flags but stays writable, as runc leaves the cgroup tmpfs. Unimplemented when the
+// kernel has no mount_setattr (before 5.12).
+absl::Status ReadOnlyBelow(const std::string& parent, unsigned long flags) {
+  MountAttr below;
+  below.attr_set = kAttrReadOnly | ((flags & MS_NOSUID) ? kAttrNoSuid : 0) |
+                   ((flags & MS_NODEV) ? kAttrNoDev : 0) | ((flags & MS_NOEXEC) ? kAttrNoExec : 0);
+  below.attr_clr = kAttrAtimeMask;  // relatime
+  if (syscall(SYS_mount_setattr, AT_FDCWD, parent.c_str(), kAtRecursive, &below,
+              sizeof(below)) != 0) {
+    if (errno == ENOSYS) return absl::UnimplementedError("mount_setattr");
+    return ErrnoError(errno, "make read-only below", parent);
+  }
+  MountAttr top;
+  top.attr_clr = kAttrReadOnly;
+  if (syscall(SYS_mount_setattr, AT_FDCWD, parent.c_str(), 0, &top, sizeof(top)) != 0) {
+    return ErrnoError(errno, "keep writable", parent);
+  }
+  return absl::OkStatus();
+}
+
 // A "cgroup" mount: a tmpfs with the container's own v1 cgroup directories bound in, in the
 // host's mount order (runc's behaviour without a cgroup namespace; like runc, the cgroup2
 // mount of a hybrid host is left out), or the cgroup2 filesystem on a pure v2 host.
@@ -79,24 +112,31 @@ absl::Status CgroupMount(const Mount& m, const std::string& target,
     return ErrnoError(errno, "mount tmpfs on", m.destination);
   }
   ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::ReadLayout());
+  std::vector<std::string> binds;
   for (const cgroups::Hierarchy& h : layout.hierarchies) {
     std::string controllers = absl::StrJoin(h.controllers, ",");
     auto dir = paths.find(controllers);
     if (h.v2 || dir == paths.end()) continue;
     std::string name = controllers.rfind("name=", 0) == 0 ? controllers.substr(5) : controllers;
     std::string sub = absl::StrCat(target, "/", name);
-    RETURN_IF_ERROR(MkdirAll(sub, 0755));
+    if (mkdir(sub.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoError(errno, "mkdir", sub);
     if (mount(dir->second.c_str(), sub.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
       return ErrnoError(errno, "bind cgroup", dir->second);
     }
-    if (ro && mount(nullptr, sub.c_str(), nullptr, MS_BIND | MS_REMOUNT | base | ro, nullptr) != 0) {
-      return ErrnoError(errno, "remount cgroup read-only", sub);
-    }
+    binds.push_back(std::move(sub));
     if (h.controllers.size() > 1) {  // "cpu,cpuacct": add "cpu" and "cpuacct" links.
       for (const std::string& c : h.controllers) {
         std::string link = absl::StrCat(target, "/", c);
         (void)symlink(name.c_str(), link.c_str());
       }
+    }
+  }
+  if (!ro || binds.empty()) return absl::OkStatus();
+  absl::Status below = ReadOnlyBelow(target, base);
+  if (!absl::IsUnimplemented(below)) return below;
+  for (const std::string& sub : binds) {
+    if (mount(nullptr, sub.c_str(), nullptr, MS_BIND | MS_REMOUNT | base | ro, nullptr) != 0) {
+      return ErrnoError(errno, "remount cgroup read-only", sub);
     }
   }
   return absl::OkStatus();
