@@ -3,7 +3,6 @@
 #include "runtime/oci/container.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -165,16 +164,6 @@ ContainerState InitialState(const std::string& id, const Runtime::Launch& launch
   return state;
 }
 
-// The error the init reported, if it failed already (its exit then also fails the parent's
-// next step, with a less useful message): else `parent_error`.
-absl::Status InitErrorOr(int fd, absl::Status parent_error) {
-  struct pollfd pending = {fd, POLLIN, 0};
-  if (poll(&pending, 1, 0) != 1) return parent_error;
-  absl::StatusOr<sync::Message> m = sync::Receive(fd);
-  if (!m.ok() || m->type != sync::kError) return parent_error;
-  return absl::FailedPreconditionError(m->payload);
-}
-
 // Serves the init's requests (hooks) until it reports ready or fails.
 absl::Status AwaitReady(int fd, const Spec& spec, const ContainerState& state) {
   while (true) {
@@ -197,8 +186,8 @@ Runtime::Runtime(std::string root) : store_(std::move(root)) {}
 
 std::string SeccompCacheDir(const StateStore& store) { return JoinPath(store.root(), ".seccomp"); }
 
-// The named steps of create: load and check, state dir, init, cgroups, ids and cgroup join,
-// save the state, wait for the init's setup.
+// The named steps of create: load and check, state dir, cgroups, init, ids and cgroup join,
+// wait for the init's setup, save the state.
 absl::StatusOr<ContainerState> Runtime::CreateInternal(const std::string& id,
                                                        const CreateOptions& options,
                                                        bool via_socket, Launch* launch) {
@@ -211,10 +200,8 @@ absl::StatusOr<ContainerState> Runtime::CreateInternal(const std::string& id,
   } else {
     ASSIGN_OR_RETURN(launch->cgroups, NewCgroupManager(spec.linux.cgroups_path, id));
   }
-  bool cgroups_made = false;
-  absl::Cleanup remove_cgroups = [&] {
-    if (cgroups_made) (void)launch->cgroups->Destroy();
-  };
+  RETURN_IF_ERROR(launch->cgroups->Create(spec.linux.resources ? &*spec.linux.resources : nullptr));
+  absl::Cleanup remove_cgroups = [&] { (void)launch->cgroups->Destroy(); };
 
   UniqueFd console, listen_fd;
   if (spec.process->terminal && options.console_fd < 0) {
@@ -239,18 +226,9 @@ absl::StatusOr<ContainerState> Runtime::CreateInternal(const std::string& id,
   listen_fd.Reset();
   console.Reset();
 
-  // The cgroups are made after the clone, while the init starts on its mounts (it waits for
-  // kCgroupsMade only before a cgroup mount): ~0.7 ms less create.
-  absl::Status joined = [&]() -> absl::Status {
-    RETURN_IF_ERROR(
-        launch->cgroups->Create(spec.linux.resources ? &*spec.linux.resources : nullptr));
-    cgroups_made = true;
-    RETURN_IF_ERROR(sync::Send(parent_fd.get(), sync::kCgroupsMade));
-    if (ctx.new_userns) RETURN_IF_ERROR(WriteIdMappings(pid, spec.linux));
-    RETURN_IF_ERROR(launch->cgroups->AddProcess(pid));
-    return sync::Send(parent_fd.get(), sync::kGo);
-  }();
-  if (!joined.ok()) return InitErrorOr(parent_fd.get(), joined);
+  if (ctx.new_userns) RETURN_IF_ERROR(WriteIdMappings(pid, spec.linux));
+  RETURN_IF_ERROR(launch->cgroups->AddProcess(pid));
+  RETURN_IF_ERROR(sync::Send(parent_fd.get(), sync::kGo));
   ContainerState state = InitialState(id, *launch, pid);
   ContainerState created = state;
   created.status = ContainerStatus::kCreated;

@@ -52,43 +52,20 @@ absl::Status CreateCwd(const InitContext& ctx) {
 }
 
 // Waits for the parent's kGo (cgroups joined, ids mapped) unless already received.
-// What the child has heard from the parent: kCgroupsMade, then kGo (the parent clones the
-// init before it makes the cgroup directories, so that the mounts start early).
-class ParentSignals {
- public:
-  explicit ParentSignals(int fd) : fd_(fd) {}
-
-  absl::Status AwaitCgroups() { return Await(sync::kCgroupsMade); }
-  absl::Status AwaitGo() { return Await(sync::kGo); }
-
- private:
-  absl::Status Await(char wanted) {
-    while (!(wanted == sync::kGo ? go_ : cgroups_made_)) {
-      ASSIGN_OR_RETURN(sync::Message m, sync::Receive(fd_));
-      if (m.type == sync::kCgroupsMade) {
-        cgroups_made_ = true;
-      } else if (m.type == sync::kGo && cgroups_made_) {
-        go_ = true;
-      } else {
-        return absl::InternalError(m.type == 0 ? "parent gone"
-                                               : absl::StrCat("unexpected message `", std::string(1, m.type), "`"));
-      }
-    }
-    return absl::OkStatus();
-  }
-
-  int fd_;
-  bool cgroups_made_ = false, go_ = false;
-};
+absl::Status WaitGo(const InitContext& ctx, bool* received) {
+  if (*received) return absl::OkStatus();
+  *received = true;
+  return sync::Expect(ctx.sync_fd, sync::kGo, "parent gone").status();
+}
 
 // prestart + createRuntime run in the parent; createContainer here, before pivot_root.
-absl::StatusOr<std::string> Hooks(const InitContext& ctx, ParentSignals& parent) {
+absl::StatusOr<std::string> Hooks(const InitContext& ctx, bool* go_received) {
   const oci::Hooks& h = ctx.spec->hooks;
   if (h.prestart.empty() && h.create_runtime.empty() && h.create_container.empty() &&
       h.start_container.empty()) {
     return std::string();
   }
-  RETURN_IF_ERROR(parent.AwaitGo());
+  RETURN_IF_ERROR(WaitGo(ctx, go_received));
   RETURN_IF_ERROR(sync::Send(ctx.sync_fd, sync::kHooks));
   ASSIGN_OR_RETURN(std::string state, sync::Expect(ctx.sync_fd, sync::kHooksDone, "parent gone"));
   RETURN_IF_ERROR(RunHooks(h.create_container, state, "createContainer"));
@@ -149,11 +126,11 @@ absl::Status BecomeRoot() {
 // The whole setup up to the start wait.
 absl::StatusOr<int> Setup(const InitContext& ctx) {
   const Spec& spec = *ctx.spec;
-  // With a new user namespace nothing works before the id maps; otherwise the parent makes
-  // and joins the cgroups while the mounts are being made.
-  ParentSignals parent(ctx.sync_fd);
+  // With a new user namespace nothing works before the id maps; otherwise the parent joins
+  // the cgroups while the mounts are being made.
+  bool go_received = false;
   if (ctx.new_userns) {
-    RETURN_IF_ERROR(parent.AwaitGo());
+    RETURN_IF_ERROR(WaitGo(ctx, &go_received));
   }
   RETURN_IF_ERROR(JoinNamespaces(spec.linux));
   if (spec.linux.FindNamespace(CLONE_NEWUSER) != nullptr) {
@@ -163,11 +140,10 @@ absl::StatusOr<int> Setup(const InitContext& ctx) {
   RETURN_IF_ERROR(OomScoreAdj(*spec.process));
   if (chdir(ctx.bundle.c_str()) != 0) return ErrnoError(errno, "chdir", ctx.bundle);
   RETURN_IF_ERROR(PrepareRootfs(spec, ctx.rootfs));
-  RETURN_IF_ERROR(
-      MountAll(spec, ctx.rootfs, ctx.cgroup_paths, [&parent] { return parent.AwaitCgroups(); }));
+  RETURN_IF_ERROR(MountAll(spec, ctx.rootfs, ctx.cgroup_paths));
   RETURN_IF_ERROR(SetupDev(spec, ctx.rootfs, ctx.new_userns));
   RETURN_IF_ERROR(CreateCwd(ctx));
-  ASSIGN_OR_RETURN(std::string state_json, Hooks(ctx, parent));
+  ASSIGN_OR_RETURN(std::string state_json, Hooks(ctx, &go_received));
   RETURN_IF_ERROR(PivotRoot(ctx.rootfs, ctx.no_pivot));
   RETURN_IF_ERROR(Sysctls(spec));
   RETURN_IF_ERROR(Hostname(spec));
@@ -178,7 +154,7 @@ absl::StatusOr<int> Setup(const InitContext& ctx) {
   RETURN_IF_ERROR(ReadonlyPaths(spec.linux.readonly_paths));
   RETURN_IF_ERROR(MaskPaths(spec.linux.masked_paths));
   RETURN_IF_ERROR(FinalizeRootfs(spec));
-  RETURN_IF_ERROR(parent.AwaitGo());
+  RETURN_IF_ERROR(WaitGo(ctx, &go_received));
   ASSIGN_OR_RETURN(int start_fd, WaitStart(ctx));
   if (absl::Status s = RunHooks(spec.hooks.start_container, state_json, "startContainer"); !s.ok()) {
     (void)sync::Send(start_fd, sync::kError, s.message());

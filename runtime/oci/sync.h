@@ -3,9 +3,7 @@
 // The setup protocol between the runtime (parent) and the container's init (child) over a
 // SOCK_SEQPACKET socketpair; each message is one packet: a type byte plus a payload.
 //
-//   parent -> child   kCgroupsMade the container's cgroup directories exist (a cgroup mount
-//                              may bind them); always sent before kGo
-//                     kGo        ids mapped, cgroups joined: continue
+//   parent -> child   kGo        ids mapped, cgroups joined: continue
 //                     kHooksDone prestart/createRuntime hooks ran; payload: state JSON
 //                     kStart     exec now (Run only; Start() uses start.sock the same way)
 //   child -> parent   kHooks     ready for prestart/createRuntime hooks (before pivot_root)
@@ -23,7 +21,6 @@
 namespace berth::oci::sync {
 
 enum Type : char {
-  kCgroupsMade = 'C',
   kGo = 'G',
   kHooksDone = 'h',
   kStart = 'S',

@@ -209,10 +209,8 @@ absl::StatusOr<std::string> SecureJoin(const std::string& root, const std::strin
 }
 
 absl::Status MountAll(const Spec& spec, const std::string& rootfs,
-                      const std::map<std::string, std::string>& cgroup_paths,
-                      const std::function<absl::Status()>& await_cgroups) {
+                      const std::map<std::string, std::string>& cgroup_paths) {
   for (const Mount& m : spec.mounts) {
-    if (m.type == "cgroup" && !m.IsBind()) RETURN_IF_ERROR(await_cgroups());
     RETURN_IF_ERROR(MountOne(m, rootfs, cgroup_paths));
   }
   return absl::OkStatus();

@@ -6,7 +6,6 @@
 // read-only root remount. Every target is resolved inside the rootfs without following
 // symlinks out of it (SecureJoin).
 
-#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,11 +25,9 @@ absl::StatusOr<std::string> SecureJoin(const std::string& root, const std::strin
 absl::Status PrepareRootfs(const Spec& spec, const std::string& rootfs);
 
 // Mounts every entry of spec.mounts under `rootfs`. `cgroup_paths` (controller -> host dir) is
-// used for "cgroup" mounts without a cgroup namespace; `await_cgroups` is called before the
-// first, to wait until those directories exist.
+// used for "cgroup" mounts without a cgroup namespace.
 absl::Status MountAll(const Spec& spec, const std::string& rootfs,
-                      const std::map<std::string, std::string>& cgroup_paths,
-                      const std::function<absl::Status()>& await_cgroups);
+                      const std::map<std::string, std::string>& cgroup_paths);
 
 // Creates the default devices, the spec's devices and the /dev symlinks when /dev is not
 // bind-mounted from the host. `bind_devices`: bind from the host instead of mknod (user ns).
