@@ -106,14 +106,22 @@ class InProcessBackend : public Backend {
   }
 
   absl::Status Kill(const std::string& id, int signal, bool all) override {
+    not_started_.reset();
     return runtime_.Kill(id, signal, all);
   }
   absl::Status Delete(const std::string& id) override {
+    not_started_.reset();
     absl::Status status = runtime_.Delete(id, /*force=*/true);
     return absl::IsNotFound(status) ? absl::OkStatus() : status;
   }
-  absl::Status Pause(const std::string& id) override { return runtime_.Pause(id); }
-  absl::Status Resume(const std::string& id) override { return runtime_.Resume(id); }
+  absl::Status Pause(const std::string& id) override {
+    not_started_.reset();
+    return runtime_.Pause(id);
+  }
+  absl::Status Resume(const std::string& id) override {
+    not_started_.reset();
+    return runtime_.Resume(id);
+  }
   absl::Status Update(const std::string& id, const std::string& resources_json) override {
     ASSIGN_OR_RETURN(oci::Resources resources, oci::ParseResourcesJson(resources_json));
     return runtime_.Update(id, resources);
@@ -133,8 +141,9 @@ class InProcessBackend : public Backend {
   // state file meant parsing it (~0.3 ms, with the whole spec in it).
   std::string created_id_;
   std::map<std::string, std::string> created_cgroups_;
-  // What Create returned, until the one Start that follows: this shim is the only one that
-  // drives the container, so its state file says the same (and parsing it back cost 0.5 ms).
+  // What Create returned, until the Start that follows (parsing the state file back cost
+  // 0.5 ms): this shim is the only one that drives the container, so the file says the same
+  // unless something happened in between (a kill, a pause), which drops it.
   std::optional<oci::ContainerState> not_started_;
 };
 
