@@ -1,6 +1,7 @@
 // TaskService::Adopt: a spare shim (`start -spare`, started by berthd ahead of any task)
 // becomes the shim of the task berthd names, as if `start` had been run for it.
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -78,6 +79,12 @@ absl::Status TaskService::Adopt(const berth::shim::v1::AdoptRequest& request) {
   }
   if (request.bundle().empty() || request.bundle()[0] != '/') {
     return InvalidArgument(absl::StrCat("adopt: bundle `", request.bundle(), "` is not absolute"));
+  }
+  // Normal scheduling again (a spare waits as SCHED_IDLE), or no adoption: the container's
+  // processes would inherit the idle policy.
+  sched_param none{};
+  if (sched_setscheduler(0, SCHED_OTHER, &none) != 0) {
+    return ErrnoError(errno, "leave SCHED_IDLE (adopt)");
   }
   // The files `start` leaves in a bundle: where the shim listens (the spare's socket) and
   // its pid. berthd's restore reads the address; RunServer removes that socket at exit.

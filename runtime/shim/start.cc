@@ -1,6 +1,7 @@
 // `berth-shim start`: the shim v2 start protocol (containerd's runtime/v2/shim/shim.go).
 
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -75,6 +76,12 @@ void RedirectStderrToLog(const std::string& bundle) {
 }
 
 int RunStart(const Flags& flags) {
+  if (flags.spare) {
+    // A spare starts while other work runs (on two cores, a client's own start): it gets the
+    // CPU only when nothing else wants it. Adopt puts it back before it makes a container.
+    sched_param none{};
+    (void)sched_setscheduler(0, SCHED_IDLE, &none);
+  }
   std::string options = ReadAllStdin();
   std::string address = SocketAddress(flags);
   absl::StatusOr<std::string> path = ttrpc::SocketPath(address);

@@ -4,6 +4,7 @@
 // spare left by a SIGKILLed daemon is shut down when it restarts.
 
 #include <dirent.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -86,8 +87,17 @@ class ShimSpareTest : public ShimFixture {
 TEST_F(ShimSpareTest, TheNextTaskIsServedByTheSpare) {
   int spare = ReadySpare();
   ASSERT_GT(spare, 0) << "no spare shim started: " << daemon_->ReadLog();
+  // A waiting spare only gets idle CPU; once adopted, it and its container run normally.
+  EXPECT_EQ(sched_getscheduler(spare), SCHED_IDLE);
   testutil::CommandResult run = RunWith(kBerthRuntime, {"-d"}, "c1", {"sleep", "100"});
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_EQ(sched_getscheduler(spare), SCHED_OTHER);
+  absl::StatusOr<std::string> children =
+      ReadFile(absl::StrCat("/proc/", spare, "/task/", spare, "/children"));
+  int init = 0;
+  ASSERT_TRUE(children.ok() &&
+              absl::SimpleAtoi(absl::StripAsciiWhitespace(*children), &init)) << *children;
+  EXPECT_EQ(sched_getscheduler(init), SCHED_OTHER);
   // The spare is the task's shim now: ps shows the task's namespace and id, the spare's
   // bundle is gone and the task's holds what `start` would have written.
   EXPECT_EQ(ShimPids(daemon_->address(), "c1"), std::vector<int>{spare});
