@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """report.py TMP: the summary of tests/bench/tasks/run.sh from the files it left in TMP."""
+import glob
 import json
 import os
 import statistics
@@ -18,10 +19,14 @@ def ratio(a, b):
 
 
 def hyperfine(path):
-    if not os.path.exists(path):
-        return {}
-    results = json.load(open(path))["results"]
-    return {r["command"]: [t * 1000 for t in r["times"]] for r in results}
+    """Times (ms) per command of hyperfine's JSON at `path`, or merged over the rounds
+    `path`.1, `path`.2, ... that run.sh's hf_rounds writes."""
+    files = sorted(glob.glob(path + ".*")) or ([path] if os.path.exists(path) else [])
+    merged = {}
+    for name in files:
+        for r in json.load(open(name))["results"]:
+            merged.setdefault(r["command"], []).extend(t * 1000 for t in r["times"])
+    return merged
 
 
 def latency(title, path):
@@ -43,7 +48,7 @@ def latency(title, path):
 
 latency("\n-- 1. ctr run --rm IMAGE id /bin/true (ms), back to back",
         os.path.join(tmp, "run.json"))
-if os.path.exists(os.path.join(tmp, "paced.json")):
+if hyperfine(os.path.join(tmp, "paced.json")):
     latency("\n-- 1b. the same, paced (sleep 0.2 before each run; not timed)",
             os.path.join(tmp, "paced.json"))
 

@@ -18,7 +18,8 @@
 # RSS < 1/8 of containerd-shim-runc-v2's, berthctl run within 4x of the floor.
 #
 # Everything is written to a fresh ext4 (lib.sh's fresh_ext4) made in BENCH_TMPDIR.
-# Environment: RUNS [25]  PHASES [10]  DENSITY [100]  BENCH_TMPDIR [/var/tmp]  KEEP_TMP=1
+# Environment: RUNS [25]  ROUNDS [5] (section 1's runs come in ROUNDS alternating blocks)
+#   PHASES [10]  DENSITY [100]  BENCH_TMPDIR [/var/tmp]  KEEP_TMP=1
 #   STATE_TMPFS=1: both daemons' --state dirs on /dev/shm (tmpfs, like /run on most hosts; here
 #   /run is on the root ext4, where every fsync of a bundle file costs ~2-8 ms).
 # Builds nothing: BUILD_DIR (or $BERTH_BUILD_DIR) must hold services/berthd and
@@ -33,6 +34,7 @@ BERTHD=$BUILD/services/berthd
 BERTHCTL=$BUILD/ctl/berthctl
 FLOOR_C=${FLOOR_C:-/work/shared/peer-bench/floor/floor.c}
 RUNS=${RUNS:-25}
+ROUNDS=${ROUNDS:-5}
 PHASES=${PHASES:-10}
 DENSITY=${DENSITY:-100}
 . "$HERE/../lib.sh"
@@ -129,15 +131,26 @@ for col in "${COLUMNS_[@]}"; do
     hf_args+=(-n "$col" "$(ctr_of "$col") run --rm --runtime $(runtime_of "$col") --fifo-dir $TMP/fifo $IMAGE lat /bin/true")
 done
 hf_args+=(-n "ctr version" "$CTR -a $B version")
-hyperfine -N --runs "$RUNS" --warmup 3 --export-json "$TMP/run.json" "${hf_args[@]}" \
-    >"$TMP/run.txt" 2>&1 || { cat "$TMP/run.txt"; exit 1; }
+# hf_rounds NAME [hyperfine options]: RUNS runs of every column in ROUNDS alternating blocks,
+# NAME.json.<round> for report.py. This machine's speed drifts by up to ~30% within minutes
+# (the C floor measured 7.3-9.9 ms in one afternoon): one block per column put that drift into
+# the ratio.
+hf_rounds() {
+    local name=$1
+    shift
+    local per=$(((RUNS + ROUNDS - 1) / ROUNDS))
+    for round in $(seq "$ROUNDS"); do
+        hyperfine -N --runs "$per" --warmup 1 "$@" --export-json "$TMP/$name.json.$round" \
+            "${hf_args[@]}" >"$TMP/$name.txt" 2>&1 || { cat "$TMP/$name.txt"; exit 1; }
+    done
+}
+hf_rounds run
 # 1b. The same, one run every ~0.2 s (a container started now and then, not back to back):
 # what a user or an orchestrator sees, and what leaves a daemon time for work ahead of need
 # (berthd's spare shim). Back to back, this 2-core machine is nearly CPU-bound (ctr alone
 # uses ~40 ms of CPU per run), so work moved off the critical path shows only here.
 echo "== 1b. the same, paced: sleep 0.2 before each run"
-hyperfine -N --runs "$RUNS" --warmup 3 --prepare "sleep 0.2" --export-json "$TMP/paced.json" \
-    "${hf_args[@]}" >"$TMP/paced.txt" 2>&1 || { cat "$TMP/paced.txt"; exit 1; }
+hf_rounds paced --prepare "sleep 0.2"
 
 # --- 2. phases
 echo "== 2. phases through ctr ($PHASES rounds each)"
