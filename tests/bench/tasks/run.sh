@@ -18,7 +18,7 @@
 # RSS < 1/8 of containerd-shim-runc-v2's, berthctl run within 4x of the floor.
 #
 # Everything is written to a fresh ext4 (lib.sh's fresh_ext4) made in BENCH_TMPDIR.
-# Environment: RUNS [25]  ROUNDS [5] (section 1's runs come in ROUNDS alternating blocks)
+# Environment: RUNS [25]  ROUNDS [5] (sections 1 and 4 run in ROUNDS alternating blocks)
 #   PHASES [10]  DENSITY [100]  BENCH_TMPDIR [/var/tmp]  KEEP_TMP=1
 #   STATE_TMPFS=1: both daemons' --state dirs on /dev/shm (tmpfs, like /run on most hosts; here
 #   /run is on the root ext4, where every fsync of a bundle file costs ~2-8 ms).
@@ -131,26 +131,27 @@ for col in "${COLUMNS_[@]}"; do
     hf_args+=(-n "$col" "$(ctr_of "$col") run --rm --runtime $(runtime_of "$col") --fifo-dir $TMP/fifo $IMAGE lat /bin/true")
 done
 hf_args+=(-n "ctr version" "$CTR -a $B version")
-# hf_rounds NAME [hyperfine options]: RUNS runs of every column in ROUNDS alternating blocks,
-# NAME.json.<round> for report.py. This machine's speed drifts by up to ~30% within minutes
-# (the C floor measured 7.3-9.9 ms in one afternoon): one block per column put that drift into
-# the ratio.
+# hf_rounds NAME ARRAY [hyperfine options]: RUNS runs of every command in ARRAY (hyperfine's
+# -n NAME CMD pairs) in ROUNDS alternating blocks, NAME.json.<round> for report.py. This
+# machine's speed drifts by up to ~30% within minutes (the C floor measured 7.3-9.9 ms in one
+# afternoon): one block per command put that drift into the ratios.
 hf_rounds() {
     local name=$1
-    shift
+    local -n commands=$2
+    shift 2
     local per=$(((RUNS + ROUNDS - 1) / ROUNDS))
     for round in $(seq "$ROUNDS"); do
         hyperfine -N --runs "$per" --warmup 1 "$@" --export-json "$TMP/$name.json.$round" \
-            "${hf_args[@]}" >"$TMP/$name.txt" 2>&1 || { cat "$TMP/$name.txt"; exit 1; }
+            "${commands[@]}" >"$TMP/$name.txt" 2>&1 || { cat "$TMP/$name.txt"; return 1; }
     done
 }
-hf_rounds run
+hf_rounds run hf_args || exit 1
 # 1b. The same, one run every ~0.2 s (a container started now and then, not back to back):
 # what a user or an orchestrator sees, and what leaves a daemon time for work ahead of need
 # (berthd's spare shim). Back to back, this 2-core machine is nearly CPU-bound (ctr alone
 # uses ~40 ms of CPU per run), so work moved off the critical path shows only here.
 echo "== 1b. the same, paced: sleep 0.2 before each run"
-hf_rounds paced --prepare "sleep 0.2"
+hf_rounds paced hf_args --prepare "sleep 0.2" || exit 1
 
 # --- 2. phases
 echo "== 2. phases through ctr ($PHASES rounds each)"
@@ -241,8 +242,7 @@ if [ -x "$BERTHCTL" ] && "$BERTHCTL" run --help >/dev/null 2>&1; then
     fl_args+=(-n "berthctl run" "$BERTHCTL -a $B -n $NS run --rm --runtime io.containerd.berth.v1 $IMAGE /bin/true")
 fi
 if [ ${#fl_args[@]} -gt 0 ]; then
-    hyperfine -N --runs "$RUNS" --warmup 3 --export-json "$TMP/floor.json" "${fl_args[@]}" \
-        >"$TMP/floor.txt" 2>&1 || { cat "$TMP/floor.txt"; echo "(floor/berthctl run failed)"; }
+    hf_rounds floor fl_args || echo "(floor/berthctl run failed)"
 fi
 
 python3 "$HERE/report.py" "$TMP"
