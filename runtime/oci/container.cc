@@ -25,6 +25,7 @@
 #include "plugins/base/status_macros.h"
 #include "plugins/base/status_util.h"
 #include "plugins/base/unique_fd.h"
+#include "plugins/base/utc_time.h"
 #include "runtime/oci/container_internal.h"
 #include "runtime/oci/init.h"
 #include "runtime/oci/linux/hooks.h"
@@ -233,7 +234,7 @@ absl::StatusOr<ContainerState> Runtime::CreateInternal(const std::string& id,
   ContainerState created = state;
   created.status = ContainerStatus::kCreated;
   created.pid_start_time = ProcessStartTime(pid);
-  created.created = NowRfc3339();
+  created.created = NowUtc(9);
   created.config_json = launch->config_json;
   // The state file is written while the init is still mounting (~0.6 ms less create), unless
   // hooks run before it is ready: they may ask for the state and must not see "created" yet.

@@ -181,15 +181,18 @@ std::string OciStateJson(const ContainerState& s, bool pretty) {
   return pretty ? j.dump(2) : j.dump();
 }
 
-uint64_t ProcessStartTime(pid_t pid) {
-  if (pid <= 0) return 0;
+std::vector<std::string> ProcStatFields(const std::string& pid) {
   absl::StatusOr<std::string> stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
-  if (!stat.ok()) return 0;
+  if (!stat.ok()) return {};
   // Field 2 (comm) may hold spaces: count fields after the last ')'.
   size_t paren = stat->rfind(')');
-  if (paren == std::string::npos) return 0;
-  std::vector<absl::string_view> f =
-      absl::StrSplit(absl::string_view(*stat).substr(paren + 2), ' ');
+  if (paren == std::string::npos || paren + 2 > stat->size()) return {};
+  return absl::StrSplit(absl::string_view(*stat).substr(paren + 2), ' ');
+}
+
+uint64_t ProcessStartTime(pid_t pid) {
+  if (pid <= 0) return 0;
+  std::vector<std::string> f = ProcStatFields(absl::StrCat(pid));
   // f[0] is field 3 (state); starttime is field 22.
   if (f.size() < 20 || f[0] == "Z" || f[0] == "X") return 0;
   uint64_t start = 0;
@@ -200,7 +203,5 @@ bool ProcessAlive(pid_t pid, uint64_t start_time) {
   uint64_t now = ProcessStartTime(pid);
   return now != 0 && (start_time == 0 || now == start_time);
 }
-
-std::string NowRfc3339() { return NowUtc(9); }
 
 }  // namespace berth::oci

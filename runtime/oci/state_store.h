@@ -69,13 +69,15 @@ class StateStore {
 // The OCI state JSON (as `state` prints and hooks receive on stdin).
 std::string OciStateJson(const ContainerState& state, bool pretty);
 
+// Fields 3 on of /proc/<pid>/stat (`pid` "self" for the caller): after the comm, which may
+// hold spaces. Empty if it cannot be read.
+std::vector<std::string> ProcStatFields(const std::string& pid);
+
 // Start time of `pid` in clock ticks since boot, or 0 if the process is gone.
 uint64_t ProcessStartTime(pid_t pid);
 
 // True if `pid` still is the process recorded with `start_time` and has not exited.
 bool ProcessAlive(pid_t pid, uint64_t start_time);
 
-// Now as RFC 3339 with nanoseconds.
-std::string NowRfc3339();
 
 }  // namespace berth::oci

@@ -11,13 +11,13 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "berth/shim/v1/spare.pb.h"
 #include "google/protobuf/empty.pb.h"
 #include "plugins/base/file_util.h"
 #include "plugins/base/log.h"
 #include "plugins/base/status_macros.h"
 #include "plugins/base/status_util.h"
+#include "runtime/oci/state_store.h"
 #include "runtime/shim/shim_main.h"
 #include "runtime/shim/task_service.h"
 
@@ -26,11 +26,8 @@ namespace {
 
 // Where the kernel keeps this process's argv strings (fields 48-49 of /proc/self/stat).
 std::optional<std::pair<char*, char*>> ArgvArea() {
-  absl::StatusOr<std::string> stat = ReadFile("/proc/self/stat");
-  if (!stat.ok() || stat->rfind(')') == std::string::npos) return std::nullopt;
-  std::vector<absl::string_view> fields =
-      absl::StrSplit(absl::string_view(*stat).substr(stat->rfind(')') + 2), ' ');
-  uint64_t arg_start = 0, arg_end = 0;  // fields 48 and 49; the split starts at field 3
+  std::vector<std::string> fields = oci::ProcStatFields("self");
+  uint64_t arg_start = 0, arg_end = 0;  // fields 48 and 49; the list starts at field 3
   if (fields.size() < 47 || !absl::SimpleAtoi(fields[45], &arg_start) ||
       !absl::SimpleAtoi(fields[46], &arg_end) || arg_end <= arg_start) {
     return std::nullopt;

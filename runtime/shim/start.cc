@@ -71,7 +71,8 @@ void RedirectStderrToLog(const std::string& bundle) {
   int log_fd = open(JoinPath(bundle, "log").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (log_fd < 0) return;
   fcntl(log_fd, F_SETFL, fcntl(log_fd, F_GETFL) & ~O_NONBLOCK);
-  dup2(log_fd, 2);
+  if (log_fd == STDERR_FILENO) return;  // fd 2 was closed: the log took its place
+  dup2(log_fd, STDERR_FILENO);
   close(log_fd);
 }
 

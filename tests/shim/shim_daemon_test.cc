@@ -38,11 +38,6 @@ class ShimDaemonTest : public ShimFixture {
  protected:
   void SetUp() override { StartShimDaemon("shim-daemon"); }
 
-  void TearDown() override {
-    if (daemon_ != nullptr && !daemon_->Running()) (void)daemon_->StartProcess();
-    ShimFixture::TearDown();
-  }
-
   testutil::CommandResult Run(const std::string& runtime, std::vector<std::string> flags,
                               const std::string& id, std::vector<std::string> args) {
     return RunWith(runtime, std::move(flags), id, std::move(args));

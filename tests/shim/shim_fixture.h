@@ -35,7 +35,9 @@ class ShimFixture : public ::testing::Test {
     client_ = std::make_unique<tasks_test::TaskClient>(daemon_->NewChannel(), ns_);
   }
 
+  // A test that stopped or killed the daemon gets it back first: it cleans up the tasks.
   void TearDown() override {
+    if (daemon_ != nullptr && !daemon_->Running()) (void)daemon_->StartProcess();
     if (client_ != nullptr) client_->CleanupAll();
     if (daemon_ != nullptr) {
       (void)daemon_->Stop();

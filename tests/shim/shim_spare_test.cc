@@ -55,11 +55,6 @@ class ShimSpareTest : public ShimFixture {
  protected:
   void SetUp() override { StartShimDaemon("shim-spare"); }
 
-  void TearDown() override {
-    if (daemon_ != nullptr && !daemon_->Running()) (void)daemon_->StartProcess();
-    ShimFixture::TearDown();
-  }
-
   std::string SpareDir() const {
     return absl::StrCat(daemon_->state(), "/io.containerd.runtime.v2.task/.spare");
   }

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "plugins/base/log.h"
+#include "plugins/base/utc_time.h"
 #include "runtime/oci/cli/cli.h"
 #include "runtime/oci/linux/sealed_exe.h"
 #include "runtime/oci/state_store.h"
@@ -52,7 +53,7 @@ std::string JsonEscape(absl::string_view s) {
 // Errors go to stderr and, like runc, to --log (as JSON with --log-format json, which is what
 // containerd's shim reads back).
 void ReportError(const Globals& g, absl::string_view message) {
-  std::string time = NowRfc3339();
+  std::string time = NowUtc(9);
   if (!g.log.empty()) {
     std::ofstream log(g.log, std::ios::app);
     if (g.log_format == "json") {

@@ -32,7 +32,7 @@ uint64_t NonDefaultSignals() {
   uint64_t mask = 0;
   for (absl::string_view line : absl::StrSplit(*status, '\n')) {
     uint64_t bits = 0;
-    if ((absl::ConsumePrefix(&line, "SigIgn:\t") || absl::ConsumePrefix(&line, "SigCgt:\t"))) {
+    if (absl::ConsumePrefix(&line, "SigIgn:\t") || absl::ConsumePrefix(&line, "SigCgt:\t")) {
       if (!absl::SimpleHexAtoi(line, &bits)) return ~uint64_t{0};
       mask |= bits;
     }
