@@ -33,6 +33,9 @@ rocksdb::Options DatabaseOptions() {
   options.recycle_log_file_num = 0;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(4 << 20);
+  // 16 KiB blocks instead of 4: a List of 10,000 containers (14 MB of records) reads and
+  // decompresses a quarter as many blocks; a point read still decompresses only one.
+  table.block_size = 16 << 10;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return options;
 }
@@ -87,6 +90,9 @@ absl::Status Txn::Scan(absl::string_view prefix,
                        absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn) {
   rocksdb::ReadOptions read;
   read.snapshot = snapshot_;
+  // A scan can read far more than the 4 MiB block cache holds: its blocks would only push out
+  // the ones point reads keep hitting.
+  read.fill_cache = false;
   std::string upper(prefix);
   // The smallest key greater than every key with this prefix: bump the last byte that can be.
   while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();
