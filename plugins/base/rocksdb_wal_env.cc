@@ -1,6 +1,7 @@
 #include "plugins/base/rocksdb_wal_env.h"
 
 #include <memory>
+#include <utility>
 
 #include "rocksdb/file_system.h"
 

@@ -79,5 +79,4 @@ uint64_t ProcessStartTime(pid_t pid);
 // True if `pid` still is the process recorded with `start_time` and has not exited.
 bool ProcessAlive(pid_t pid, uint64_t start_time);
 
-
 }  // namespace berth::oci

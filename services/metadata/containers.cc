@@ -99,7 +99,8 @@ absl::Status ContainerStore::Scan(
                         return false;
                       }
                       return fn(value, container);
-                    });
+                    },
+                    /*cached=*/false);  // a namespace may hold 10,000 records (14 MB)
   }));
   return parse_error;
 }

@@ -89,12 +89,11 @@ absl::Status Txn::Delete(absl::string_view key) {
 }
 
 absl::Status Txn::Scan(absl::string_view prefix,
-                       absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn) {
+                       absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn,
+                       bool cached) {
   rocksdb::ReadOptions read;
   read.snapshot = snapshot_;
-  // A scan can read far more than the 4 MiB block cache holds: its blocks would only push out
-  // the ones point reads keep hitting.
-  read.fill_cache = false;
+  read.fill_cache = cached;
   std::string upper(prefix);
   // The smallest key greater than every key with this prefix: bump the last byte that can be.
   while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();

@@ -42,8 +42,12 @@ class Txn {
   absl::Status Delete(absl::string_view key);
   // Calls fn(key, value) for each key starting with `prefix`, in key order, until fn returns
   // false. Sees this transaction's own writes.
+  // `cached` false: the blocks read are not kept in the block cache — for listings that can
+  // read far more than the 4 MiB cache holds and would only push out what point reads and
+  // small scans keep hitting.
   absl::Status Scan(absl::string_view prefix,
-                    absl::FunctionRef<bool(absl::string_view key, absl::string_view value)> fn);
+                    absl::FunctionRef<bool(absl::string_view key, absl::string_view value)> fn,
+                    bool cached = true);
   // Whether any key starts with `prefix`.
   absl::StatusOr<bool> HasPrefix(absl::string_view prefix);
 
