@@ -44,6 +44,8 @@ namespace containers_api = containerd::services::containers::v1;
 namespace tasks_api = containerd::services::tasks::v1;
 using Container = containers_api::Container;
 using TaskProcess = containerd::v1::types::Process;
+// A snapshot's mounts, as Snapshots.Prepare returns them and Tasks.Create takes them.
+using Mounts = google::protobuf::RepeatedPtrField<containerd::types::Mount>;
 
 // Exits the process with `code` after flushing stdio. Used by commands whose exit code is the
 // container's (run, start -a, exec); main() only knows success (0) and failure (1).

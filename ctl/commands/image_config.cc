@@ -3,7 +3,6 @@
 #include "absl/strings/str_cat.h"
 #include "berth/services/images/v1/archive.grpc.pb.h"
 #include "containerd/services/images/v1/images.grpc.pb.h"
-#include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "content/digest.h"
 #include "ctl/commands/container_util.h"
 #include "ctl/commands/image_util.h"
@@ -14,7 +13,6 @@ namespace berth::ctl {
 namespace {
 
 namespace images_api = containerd::services::images::v1;
-namespace snapshots_api = containerd::services::snapshots::v1;
 namespace archive_api = berth::services::images::v1;
 using nlohmann::json;
 
@@ -70,23 +68,13 @@ absl::StatusOr<ImageConfig> ResolveImage(Client& client, const std::string& name
   return out;
 }
 
-absl::Status EnsureUnpacked(Client& client, const ImageConfig& image,
-                            const std::string& snapshotter) {
-  snapshots_api::StatSnapshotRequest request;
-  request.set_snapshotter(snapshotter);
-  request.set_key(image.chain_id);
-  snapshots_api::StatSnapshotResponse response;
-  absl::Status status =
-      Rpc(client, snapshots_api::Snapshots::NewStub(client.channel())
-                      ->Stat(client.Context().get(), request, &response));
-  if (!absl::IsNotFound(status)) return status;
-  // Not unpacked for this snapshotter yet: the daemon applies the layers (Archive.Unpack).
+absl::Status Unpack(Client& client, const ImageConfig& image, const std::string& snapshotter) {
   archive_api::UnpackRequest unpack;
   unpack.set_name(image.name);
   unpack.set_snapshotter(snapshotter);
   archive_api::UnpackResponse unpacked;
-  status = Rpc(client, archive_api::Archive::NewStub(client.channel())
-                           ->Unpack(LongContext(client).get(), unpack, &unpacked));
+  absl::Status status = Rpc(client, archive_api::Archive::NewStub(client.channel())
+                                        ->Unpack(LongContext(client).get(), unpack, &unpacked));
   if (!status.ok()) {
     return Annotate(status, absl::StrCat("unpack `", image.name, "` into ", snapshotter));
   }

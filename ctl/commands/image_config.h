@@ -27,9 +27,9 @@ std::string ChainId(const std::vector<std::string>& diff_ids);
 // NotFound "image `x` not found: load or pull it first".
 absl::StatusOr<ImageConfig> ResolveImage(Client& client, const std::string& name);
 
-// OK once the image's snapshot (its chain ID) exists in `snapshotter`: unpacks the image
-// there through the daemon (berth Archive.Unpack) when it is missing.
-absl::Status EnsureUnpacked(Client& client, const ImageConfig& image,
-                            const std::string& snapshotter);
+// Unpacks the image into `snapshotter` through the daemon (berth Archive.Unpack), which makes
+// the snapshot named by its chain ID; callers try the snapshot first and unpack when it is
+// missing.
+absl::Status Unpack(Client& client, const ImageConfig& image, const std::string& snapshotter);
 
 }  // namespace berth::ctl

@@ -1,8 +1,8 @@
 // berthctl run / create / start.
 //
-// A container is created from the image's snapshot (its chain ID), made sure of first: the
-// container record, then the container's snapshot (key = container ID, parent = chain ID),
-// which the record protects from the garbage collector (ctr uses a lease for that). `run`
+// A container is made as the container record, then the container's snapshot (key =
+// container ID, parent = the image's chain ID, unpacked first if it is missing), which the
+// record protects from the garbage collector (ctr uses a lease for that). `run`
 // without -d stays attached and exits with the container's exit code; a failed `run` removes
 // everything it made.
 // `start` deletes a stopped task first, so a container can run again on the same snapshot.
@@ -36,15 +36,27 @@ struct RunFlags {
   std::vector<std::string> command;
 };
 
-absl::Status PrepareSnapshot(Client& client, const RunFlags& flags, const std::string& id,
-                             const std::string& parent) {
+absl::StatusOr<Mounts> PrepareSnapshot(Client& client, const RunFlags& flags,
+                                       const std::string& id, const std::string& parent) {
   snapshots_api::PrepareSnapshotRequest request;
   request.set_snapshotter(flags.snapshotter);
   request.set_key(id);
   request.set_parent(parent);
   snapshots_api::PrepareSnapshotResponse response;
-  return Rpc(client, snapshots_api::Snapshots::NewStub(client.channel())
-                         ->Prepare(LongContext(client).get(), request, &response));
+  RETURN_IF_ERROR(Rpc(client, snapshots_api::Snapshots::NewStub(client.channel())
+                                  ->Prepare(LongContext(client).get(), request, &response)));
+  return std::move(*response.mutable_mounts());
+}
+
+// The container's snapshot on the image's; a missing image snapshot (NotFound: the image is
+// not unpacked for this snapshotter yet) is unpacked first. Trying Prepare first saves a
+// Snapshots.Stat on every run of an unpacked image.
+absl::StatusOr<Mounts> PrepareOnImage(Client& client, const RunFlags& flags,
+                                      const std::string& id, const ImageConfig& image) {
+  absl::StatusOr<Mounts> mounts = PrepareSnapshot(client, flags, id, image.chain_id);
+  if (!absl::IsNotFound(mounts.status())) return mounts;
+  RETURN_IF_ERROR(Unpack(client, image, flags.snapshotter));
+  return PrepareSnapshot(client, flags, id, image.chain_id);
 }
 
 // `starting`: `run` starts the task right away, so the record gets its start time now (one
@@ -78,8 +90,13 @@ absl::StatusOr<Container> CreateRecord(Client& client, const RunFlags& flags,
   return response.container();
 }
 
-absl::StatusOr<Container> CreateContainer(Client& client, const RunFlags& flags,
-                                          bool starting) {
+// A container made by run/create, with its snapshot's mounts for Tasks.Create.
+struct Created {
+  Container container;
+  Mounts rootfs;
+};
+
+absl::StatusOr<Created> CreateContainer(Client& client, const RunFlags& flags, bool starting) {
   const std::string& ns = client.options().ns;
   std::string id = flags.name.empty() ? NewContainerId() : flags.name;
   if (!flags.name.empty()) {
@@ -97,7 +114,6 @@ absl::StatusOr<Container> CreateContainer(Client& client, const RunFlags& flags,
                            .etc_dir = StateDir(ns, id)};
   if (!flags.entrypoint.empty()) spec_options.entrypoint = {flags.entrypoint};
   ASSIGN_OR_RETURN(nlohmann::json spec, GenerateSpec(spec_options));  // bad flags: nothing made
-  RETURN_IF_ERROR(EnsureUnpacked(client, image, flags.snapshotter));
 
   RETURN_IF_ERROR(WriteEtcFiles(StateDir(ns, id), spec["hostname"].get<std::string>()));
   absl::Cleanup remove_state = [&] { (void)RemoveAll(StateDir(ns, id)); };
@@ -105,10 +121,10 @@ absl::StatusOr<Container> CreateContainer(Client& client, const RunFlags& flags,
   // the moment it exists, which makes ctr's lease (two more synced calls) unnecessary.
   ASSIGN_OR_RETURN(Container container, CreateRecord(client, flags, id, image, spec, starting));
   absl::Cleanup delete_record = [&] { (void)DeleteRecord(client, id); };
-  RETURN_IF_ERROR(PrepareSnapshot(client, flags, id, image.chain_id));
+  ASSIGN_OR_RETURN(Mounts rootfs, PrepareOnImage(client, flags, id, image));
   std::move(delete_record).Cancel();
   std::move(remove_state).Cancel();
-  return container;
+  return Created{std::move(container), std::move(rootfs)};
 }
 
 // How a task is started. `label_start`: record the start time on the container (`run` did
@@ -118,11 +134,13 @@ struct StartOptions {
 };
 
 // Creates the task with FIFOs that stay for `attach`, starts it and leaves it running.
-absl::Status StartDetached(Client& client, const Container& container, StartOptions options) {
+// `rootfs`: the snapshot's mounts when the caller has them (null: asked of the daemon).
+absl::Status StartDetached(Client& client, const Container& container, const Mounts* rootfs,
+                           StartOptions options) {
   ASSIGN_OR_RETURN(std::unique_ptr<TaskIO> io,
                    TaskIO::Create(client.options().ns, container.id(), options.interactive,
                                   options.terminal));
-  RETURN_IF_ERROR(CreateTask(client, container, io.get(), options.terminal).status());
+  RETURN_IF_ERROR(CreateTask(client, container, rootfs, io.get(), options.terminal).status());
   absl::Status started = StartTask(client, container.id());
   if (!started.ok()) {
     (void)ForceRemoveTask(client, container.id());
@@ -137,11 +155,11 @@ absl::Status StartDetached(Client& client, const Container& container, StartOpti
 
 // Creates the task, runs it attached, deletes it; the exit status.
 absl::StatusOr<uint32_t> StartAttached(Client& client, const Container& container,
-                                       StartOptions options) {
+                                       const Mounts* rootfs, StartOptions options) {
   ASSIGN_OR_RETURN(std::unique_ptr<TaskIO> io,
                    TaskIO::Create(client.options().ns, container.id(), options.interactive,
                                   options.terminal));
-  RETURN_IF_ERROR(CreateTask(client, container, io.get(), options.terminal).status());
+  RETURN_IF_ERROR(CreateTask(client, container, rootfs, io.get(), options.terminal).status());
   if (options.label_start) {
     (void)SetLabels(client, container.id(), {{kStartedAtLabel, NowLabel()}});
   }
@@ -156,11 +174,12 @@ absl::StatusOr<uint32_t> StartAttached(Client& client, const Container& containe
 
 absl::Status RunCommand(Client& client, const RunFlags& flags) {
   if (flags.rm && flags.detach) return absl::InvalidArgumentError("--rm and -d conflict");
-  ASSIGN_OR_RETURN(Container container, CreateContainer(client, flags, /*starting=*/true));
+  ASSIGN_OR_RETURN(Created created, CreateContainer(client, flags, /*starting=*/true));
+  const Container& container = created.container;
   StartOptions start{.interactive = flags.interactive, .terminal = flags.tty,
                      .label_start = false, .record_exit = !flags.rm};
   if (flags.detach) {
-    absl::Status status = StartDetached(client, container, start);
+    absl::Status status = StartDetached(client, container, &created.rootfs, start);
     if (!status.ok()) {
       (void)RemoveContainer(client, container, /*force=*/true);
       return status;
@@ -168,7 +187,8 @@ absl::Status RunCommand(Client& client, const RunFlags& flags) {
     std::cout << container.id() << "\n";
     return absl::OkStatus();
   }
-  absl::StatusOr<uint32_t> exit_status = StartAttached(client, container, start);
+  absl::StatusOr<uint32_t> exit_status =
+      StartAttached(client, container, &created.rootfs, start);
   if (!exit_status.ok()) {
     (void)RemoveContainer(client, container, /*force=*/true);
   } else if (flags.rm) {
@@ -179,8 +199,8 @@ absl::Status RunCommand(Client& client, const RunFlags& flags) {
 }
 
 absl::Status CreateOnlyCommand(Client& client, const RunFlags& flags) {
-  ASSIGN_OR_RETURN(Container container, CreateContainer(client, flags, /*starting=*/false));
-  std::cout << container.id() << "\n";
+  ASSIGN_OR_RETURN(Created created, CreateContainer(client, flags, /*starting=*/false));
+  std::cout << created.container.id() << "\n";
   return absl::OkStatus();
 }
 
@@ -195,12 +215,13 @@ absl::Status StartCommand(Client& client, const std::vector<std::string>& refs, 
     bool terminal = spec["process"].value("terminal", false);
     if (attach) {
       ASSIGN_OR_RETURN(uint32_t code,
-                       StartAttached(client, container,
+                       StartAttached(client, container, /*rootfs=*/nullptr,
                                      {.interactive = interactive, .terminal = terminal}));
       ExitWithCode(static_cast<int>(code));
     }
     RETURN_IF_ERROR(
-        StartDetached(client, container, {.interactive = interactive, .terminal = terminal}));
+        StartDetached(client, container, /*rootfs=*/nullptr,
+                      {.interactive = interactive, .terminal = terminal}));
     std::cout << ref << "\n";
   }
   return absl::OkStatus();

@@ -68,17 +68,21 @@ void CloseStdin(Client& client, const Session& session) {
 
 }  // namespace
 
-absl::StatusOr<uint32_t> CreateTask(Client& client, const Container& container, TaskIO* io,
-                                    bool terminal) {
-  snapshots_api::MountsRequest mounts_request;
-  mounts_request.set_snapshotter(container.snapshotter());
-  mounts_request.set_key(container.snapshot_key());
-  snapshots_api::MountsResponse mounts;
-  RETURN_IF_ERROR(Rpc(client, snapshots_api::Snapshots::NewStub(client.channel())
-                                  ->Mounts(client.Context().get(), mounts_request, &mounts)));
+absl::StatusOr<uint32_t> CreateTask(Client& client, const Container& container,
+                                    const Mounts* rootfs, TaskIO* io, bool terminal) {
   tasks_api::CreateTaskRequest request;
   request.set_container_id(container.id());
-  *request.mutable_rootfs() = mounts.mounts();
+  if (rootfs != nullptr) {
+    *request.mutable_rootfs() = *rootfs;
+  } else {
+    snapshots_api::MountsRequest mounts_request;
+    mounts_request.set_snapshotter(container.snapshotter());
+    mounts_request.set_key(container.snapshot_key());
+    snapshots_api::MountsResponse mounts;
+    RETURN_IF_ERROR(Rpc(client, snapshots_api::Snapshots::NewStub(client.channel())
+                                    ->Mounts(client.Context().get(), mounts_request, &mounts)));
+    *request.mutable_rootfs() = std::move(*mounts.mutable_mounts());
+  }
   if (io != nullptr) {
     request.set_stdin(io->stdin_path());
     request.set_stdout(io->stdout_path());

@@ -16,10 +16,10 @@
 
 namespace berth::ctl {
 
-// Tasks.Create for `container` with its snapshot's mounts as rootfs and `io`'s FIFOs
-// (`io` may be null: no stdio). Returns the init pid.
-absl::StatusOr<uint32_t> CreateTask(Client& client, const Container& container, TaskIO* io,
-                                    bool terminal);
+// Tasks.Create for `container` with `rootfs` (its snapshot's mounts; null: asked of the
+// daemon) and `io`'s FIFOs (`io` may be null: no stdio). Returns the init pid.
+absl::StatusOr<uint32_t> CreateTask(Client& client, const Container& container,
+                                    const Mounts* rootfs, TaskIO* io, bool terminal);
 
 struct Session {
   std::string id;
