@@ -101,6 +101,7 @@ std::string ContainerId(int i) {
 struct Options {
   std::string command;
   std::string berthd, containerd;
+  std::string null_server;  // null_h2_server's socket: the client's own floor (unary only)
   int calls = 2000, warmup = 200, chunks = 8;
   int from = 0, count = 10000, concurrency = 1, create_chunk = 500;
   int runs = 7, get_calls = 1000;
@@ -179,7 +180,7 @@ class Report {
   void Title(const std::string& title) {
     std::printf("\n== %s\n%-44s %-6s", title.c_str(), "figure", "unit");
     for (Daemon* d : daemons_) std::printf(" %12s", d->name.c_str());
-    if (daemons_.size() == 2) std::printf(" %8s", "ratio");
+    if (Index("berthd") && Index("containerd")) std::printf(" %8s", "ratio");
     std::printf("\n");
   }
 
@@ -187,9 +188,10 @@ class Report {
   void Row(const std::string& name, const std::string& unit, const std::vector<double>& values) {
     std::printf("%-44s %-6s", name.c_str(), unit.c_str());
     for (double v : values) std::printf(" %12.*f", Precision(v), v);
-    if (values.size() == 2) {
-      if (values[1] > 0) {
-        std::printf(" %8.2f", values[0] / values[1]);
+    std::optional<size_t> b = Index("berthd"), c = Index("containerd");
+    if (b && c) {
+      if (values[*c] > 0) {
+        std::printf(" %8.2f", values[*b] / values[*c]);
       } else {
         std::printf(" %8s", "-");
       }
@@ -202,15 +204,12 @@ class Report {
       for (size_t i = 0; i < 2; ++i) {
         out << '\t';
         // Column order in the TSV is always berthd, containerd ("-" if not measured).
-        const char* want = i == 0 ? "berthd" : "containerd";
-        bool found = false;
-        for (size_t j = 0; j < daemons_.size(); ++j) {
-          if (daemons_[j]->name == want) {
-            out << values[j];
-            found = true;
-          }
+        std::optional<size_t> j = Index(i == 0 ? "berthd" : "containerd");
+        if (j) {
+          out << values[*j];
+        } else {
+          out << '-';
         }
-        if (!found) out << '-';
       }
       out << '\n';
     }
@@ -227,6 +226,12 @@ class Report {
   }
 
  private:
+  std::optional<size_t> Index(const std::string& name) const {
+    for (size_t i = 0; i < daemons_.size(); ++i) {
+      if (daemons_[i]->name == name) return i;
+    }
+    return std::nullopt;
+  }
   static int Precision(double v) { return std::fabs(v) >= 100 ? 0 : std::fabs(v) >= 10 ? 1 : 2; }
   const Options& opts_;
   std::vector<Daemon*> daemons_;
@@ -374,7 +379,10 @@ std::vector<std::vector<double>> Alternate(const std::vector<Daemon*>& daemons, 
 
 void RunUnary(const Options& o, const std::vector<Daemon*>& daemons, Report& report) {
   const std::string target = "get-target";
-  for (Daemon* d : daemons) (void)CallCreate(*d, o.unary_ns, target, /*allow_exists=*/true);
+  for (Daemon* d : daemons) {
+    // The null server answers any Get with the id asked for; it has nothing to create.
+    if (d->name != "null") (void)CallCreate(*d, o.unary_ns, target, /*allow_exists=*/true);
+  }
   for (Daemon* d : daemons) {
     for (int i = 0; i < o.warmup; ++i) {
       CallVersion(*d);
@@ -510,6 +518,7 @@ void RunList(const Options& o, const std::vector<Daemon*>& daemons, Report& repo
 [[noreturn]] void Usage() {
   std::fprintf(stderr,
                "usage: metadata_bench unary|create|list|all [--berthd SOCKET] [--containerd SOCKET]\n"
+               "  [--null SOCKET (null_h2_server, beside the daemons in the unary figures)]\n"
                "  [--calls N=2000] [--warmup N=200] [--chunks N=8] [--namespace NS=bench]\n"
                "  [--unary-namespace NS=bench-unary] [--from N=0] [--count N=10000]\n"
                "  [--concurrency N=1] [--runs N=7] [--get-calls N=1000] [--tsv FILE]\n");
@@ -527,6 +536,7 @@ Options Parse(int argc, char** argv) {
     auto num = [&]() { return std::atoi(value.c_str()); };
     if (flag == "--berthd") o.berthd = value;
     else if (flag == "--containerd") o.containerd = value;
+    else if (flag == "--null") o.null_server = value;
     else if (flag == "--calls") o.calls = num();
     else if (flag == "--warmup") o.warmup = num();
     else if (flag == "--chunks") o.chunks = num();
@@ -560,8 +570,16 @@ int main(int argc, char** argv) {
   if (!o.containerd.empty()) owned.push_back(Connect("containerd", o.containerd));
   std::vector<Daemon*> daemons;
   for (auto& d : owned) daemons.push_back(d.get());
+  std::vector<Daemon*> unary_targets = daemons;
+  if (!o.null_server.empty()) {
+    owned.push_back(Connect("null", o.null_server));
+    unary_targets.push_back(owned.back().get());
+  }
   Report report(o, daemons);
-  if (o.command == "unary" || o.command == "all") RunUnary(o, daemons, report);
+  if (o.command == "unary" || o.command == "all") {
+    Report unary_report(o, unary_targets);
+    RunUnary(o, unary_targets, unary_report);
+  }
   if (o.command == "create" || o.command == "all") RunCreate(o, daemons, report);
   if (o.command == "list" || o.command == "all") RunList(o, daemons, report);
   if (o.command != "unary" && o.command != "create" && o.command != "list" && o.command != "all") {

@@ -4,8 +4,8 @@
 # ListStream with 10,000 containers, and `ctr containers ls` with 1,000 containers (hyperfine).
 # See tests/bench/README.md for what each figure means.
 #
-# Builds nothing: BUILD_DIR (or $BERTH_BUILD_DIR) must hold services/berthd and
-# tests/bench/metadata/metadata_bench. Starts both daemons on fresh temp root/state/socket
+# Builds nothing: BUILD_DIR (or $BERTH_BUILD_DIR) must hold services/berthd,
+# tests/bench/metadata/metadata_bench and null_h2_server. Starts both daemons on fresh temp root/state/socket
 # under $BENCH_TMPDIR (default /var/tmp), stops them by PID and removes the temp dir on exit.
 #
 # Environment knobs (defaults in brackets; --quick lowers them for a CI smoke run < 1 min):
@@ -29,10 +29,11 @@ fi
 BUILD=$(cd "$BUILD" && pwd)
 BERTHD=$BUILD/services/berthd
 BENCH=$BUILD/tests/bench/metadata/metadata_bench
+NULL_SERVER=$BUILD/tests/bench/metadata/null_h2_server
 CONTAINERD=${CONTAINERD:-/usr/bin/containerd}
 CTR=${CTR:-/usr/bin/ctr}
-for f in "$BERTHD" "$BENCH" "$CONTAINERD" "$CTR"; do
-    [ -x "$f" ] || { echo "run.sh: missing $f (build berthd and metadata_bench first)" >&2; exit 2; }
+for f in "$BERTHD" "$BENCH" "$NULL_SERVER" "$CONTAINERD" "$CTR"; do
+    [ -x "$f" ] || { echo "run.sh: missing $f (build berthd, metadata_bench and null_h2_server first)" >&2; exit 2; }
 done
 HAVE_HYPERFINE=1
 command -v hyperfine >/dev/null && command -v jq >/dev/null || HAVE_HYPERFINE=0
@@ -52,9 +53,10 @@ NS=bench
 TMP=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/berth-mdbench.XXXXXX")
 TSV=$TMP/results.tsv
 : >"$TSV"
-BERTHD_PID='' CONTAINERD_PID=''
+BERTHD_PID='' CONTAINERD_PID='' NULL_PID=''
 B_SOCK=$TMP/berthd/berthd.sock
 C_SOCK=$TMP/containerd/containerd.sock
+N_SOCK=$TMP/null.sock
 
 stop_pid() {  # stop_pid PID NAME: SIGTERM, wait up to 15 s, then SIGKILL
     local pid=$1 name=$2
@@ -70,6 +72,7 @@ cleanup() {
     trap - EXIT INT TERM
     stop_pid "$BERTHD_PID" berthd
     stop_pid "$CONTAINERD_PID" containerd
+    stop_pid "$NULL_PID" null_h2_server
     wait 2>/dev/null || true
     if [ -n "${RESULTS:-}" ] && [ -s "$TSV" ]; then cp "$TSV" "$RESULTS"; fi
     if [ "${KEEP_TMP:-0}" = 1 ]; then echo "run.sh: kept $TMP"; else rm -rf "$TMP"; fi
@@ -148,7 +151,14 @@ mem_rows "idle (+${IDLE_SECONDS}s)"
 
 # --- gRPC figures, same C++ client for both ----------------------------------------------------
 bench() { "${NICE[@]}" "$BENCH" "$@" --berthd "$B_SOCK" --containerd "$C_SOCK" --tsv "$TSV" --namespace "$NS"; }
-bench unary --calls "$CALLS" --warmup "$WARMUP"
+# The null server (no daemon, no gRPC library) gives a third column in the unary figures: the
+# client's own floor, which both daemons' numbers contain.
+"$NULL_SERVER" "$N_SOCK" &
+NULL_PID=$!
+for _ in $(seq 50); do [ -S "$N_SOCK" ] && break; sleep 0.1; done
+bench unary --calls "$CALLS" --warmup "$WARMUP" --null "$N_SOCK"
+stop_pid "$NULL_PID" null_h2_server
+NULL_PID=''
 bench create --from 0 --count "$N_LS" --concurrency 1
 bench list --runs "$LIST_RUNS" --count "$N_LS" --get-calls 0
 
