@@ -188,7 +188,7 @@ Runtime::Runtime(std::string root) : store_(std::move(root)) {}
 std::string SeccompCacheDir(const StateStore& store) { return JoinPath(store.root(), ".seccomp"); }
 
 // The named steps of create: load and check, state dir, cgroups, init, ids and cgroup join,
-// wait for the init's setup, save the state.
+// save the state and wait for the init's setup (in that order unless hooks run, see below).
 absl::StatusOr<ContainerState> Runtime::CreateInternal(const std::string& id,
                                                        const CreateOptions& options,
                                                        bool via_socket, Launch* launch) {

@@ -91,7 +91,8 @@ TEST_F(ShimSpareTest, TheNextTaskIsServedByTheSpare) {
       ReadFile(absl::StrCat("/proc/", spare, "/task/", spare, "/children"));
   int init = 0;
   ASSERT_TRUE(children.ok() &&
-              absl::SimpleAtoi(absl::StripAsciiWhitespace(*children), &init)) << *children;
+              absl::SimpleAtoi(absl::StripAsciiWhitespace(*children), &init))
+      << (children.ok() ? *children : children.status().ToString());
   EXPECT_EQ(sched_getscheduler(init), SCHED_OTHER);
   // The spare is the task's shim now: ps shows the task's namespace and id, the spare's
   // bundle is gone and the task's holds what `start` would have written.

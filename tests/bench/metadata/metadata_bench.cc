@@ -98,6 +98,9 @@ std::string ContainerId(int i) {
 
 // ---------------------------------------------------------------------------------------------
 
+// The name the null server's column carries (run.sh's null_h2_server).
+constexpr char kNullServer[] = "null";
+
 struct Options {
   std::string command;
   std::string berthd, containerd;
@@ -381,7 +384,7 @@ void RunUnary(const Options& o, const std::vector<Daemon*>& daemons, Report& rep
   const std::string target = "get-target";
   for (Daemon* d : daemons) {
     // The null server answers any Get with the id asked for; it has nothing to create.
-    if (d->name != "null") (void)CallCreate(*d, o.unary_ns, target, /*allow_exists=*/true);
+    if (d->name != kNullServer) (void)CallCreate(*d, o.unary_ns, target, /*allow_exists=*/true);
   }
   for (Daemon* d : daemons) {
     for (int i = 0; i < o.warmup; ++i) {
@@ -572,7 +575,7 @@ int main(int argc, char** argv) {
   for (auto& d : owned) daemons.push_back(d.get());
   std::vector<Daemon*> unary_targets = daemons;
   if (!o.null_server.empty()) {
-    owned.push_back(Connect("null", o.null_server));
+    owned.push_back(Connect(kNullServer, o.null_server));
     unary_targets.push_back(owned.back().get());
   }
   Report report(o, daemons);
