@@ -110,7 +110,10 @@ class ContentWriter {
   ContentWriter& operator=(const ContentWriter&) = delete;
 
   // Appends `data` at the current offset (Status().offset) and advances it; `data` is not
-  // retained. All of it is written, or none (error returned, offset and digest unchanged).
+  // retained. A failed call counts none of `data`. A store may write behind the caller (the
+  // local one does for large ingests): a disk error then surfaces at a later Write or at
+  // Commit, and the writer goes on from the bytes the store really holds, so offset, digest
+  // and stored bytes always agree, possibly on fewer bytes than before the failed call.
   // Writes are not synced individually: durability comes with Commit.
   // Writing at another offset is not supported here; the service checks offsets.
   // kFailedPrecondition once the writer is committed.
@@ -120,7 +123,8 @@ class ContentWriter {
   // kInvalidArgument if `size` is negative or beyond the current offset.
   virtual absl::Status Truncate(int64_t size) = 0;
 
-  // The digest of the bytes written so far (offset bytes). Cheap: O(1) in the ingest size.
+  // The digest of the bytes written so far (offset bytes). O(1) in the ingest size; may wait
+  // for bytes still being hashed behind the caller (at most the store's staging buffer).
   virtual content::Digest Digest() const = 0;
 
   // Ref, offset, total, expected digest and times of this ingest.

@@ -19,10 +19,11 @@
 // treated as absent by Status/ListStatuses and restarted from zero by OpenWriter
 // (containerd#3089).
 //
-// Writers hash while they write, in one pass: a large Write is copied into the page cache by a
-// helper thread (PwriteWorker) while the caller hashes it, writeback is started every 8 MiB
-// without waiting, and data is synced only at Commit (and when a writer is dropped). A resumed
-// ingest is re-read once to rebuild its digest (no hash state is persisted).
+// Writers hash while they write, in one pass. Once an ingest reaches 1 MiB an AsyncAppender
+// (async_appender.h) takes its bytes: one thread hashes them and another writes them with
+// O_DIRECT, while the caller receives the next chunk; writeback is forced every 64 MiB, so
+// Commit's sync has little left to do. Data is synced at Commit (and when a writer is dropped).
+// A resumed ingest is re-read once to rebuild its digest (no hash state is persisted).
 //
 // Labels are not stored: Update answers kFailedPrecondition and Info.labels is always empty;
 // the metadata layer keeps labels. Info.updated_at equals created_at.

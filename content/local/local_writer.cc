@@ -22,13 +22,10 @@
 namespace berth::content::local {
 namespace {
 
-// Writeback is started every this many bytes (RocksDB's bytes_per_sync idea): dirty pages
-// do not pile up, and the fsync at Commit has little left to do.
-constexpr int64_t kWritebackBytes = 8 << 20;
-
-// Writes at least this big are copied by the PwriteWorker while the caller hashes; below it a
-// thread handoff costs more than it saves.
-constexpr size_t kOverlapBytes = 128 << 10;
+// An ingest that reaches this size is written and hashed by an AsyncAppender from then on,
+// while the caller receives the next bytes; smaller ones (manifests, configs) are written
+// inline without threads.
+constexpr int64_t kAsyncFromBytes = 1 << 20;
 
 // rename(2) that fails with EEXIST instead of replacing `to`.
 absl::Status RenameNoReplace(const std::string& from, const std::string& to) {
@@ -58,12 +55,14 @@ LocalContentWriter::LocalContentWriter(RefLock lock, std::string ingest_dir, std
       blob_dir_(std::move(blob_dir)),
       fd_(std::move(data_fd)),
       hasher_(std::move(hasher)),
-      status_(std::move(status)),
-      writeback_from_(status_.offset) {}
+      status_(std::move(status)) {}
 
 LocalContentWriter::~LocalContentWriter() {
   if (!fd_) {
     return;
+  }
+  if (int error = StopAppender(); error != 0) {
+    BERTH_LOG(WARN) << "write ingest `" << ingest_dir_ << "`: " << strerror(error);
   }
   // The ingest stays for a later writer. containerd syncs here too: a resumed ingest must hold
   // the bytes the Status it reported promised.
@@ -84,86 +83,77 @@ absl::Status LocalContentWriter::CheckOpen() const {
   return absl::OkStatus();
 }
 
-int LocalContentWriter::WriteAt(absl::string_view data, int64_t offset) {
-  if (direct_ != nullptr) return direct_->Append(data, fd_.get());
-  while (!data.empty()) {
-    ssize_t n = pwrite(fd_.get(), data.data(), data.size(), offset);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-    offset += n;
-  }
-  return 0;
-}
-
 absl::Status LocalContentWriter::Write(absl::string_view data) {
   RETURN_IF_ERROR(CheckOpen());
-  const int64_t offset = status_.offset;
-  int error = 0;
-  if (data.size() >= kOverlapBytes) {
-    if (!direct_tried_) {
-      direct_tried_ = true;
-      direct_ = DirectAppender::Open(JoinPath(ingest_dir_, kDataFile), offset);
-    }
-    // Write on the worker while this thread hashes the same bytes.
-    if (worker_ == nullptr) {
-      worker_ = std::make_unique<PwriteWorker>();
-    }
-    worker_->Start([this, data, offset] { return WriteAt(data, offset); });
-    Sha256 before = hasher_.Copy();
+  const int64_t size = static_cast<int64_t>(data.size());
+  if (appender_ == nullptr && status_.offset + size >= kAsyncFromBytes) {
+    int64_t expected_more = status_.total > status_.offset ? status_.total - status_.offset : 0;
+    ASSIGN_OR_RETURN(appender_, AsyncAppender::Start(JoinPath(ingest_dir_, kDataFile), fd_.get(),
+                                                     status_.offset, expected_more, hasher_));
+  }
+  if (appender_ == nullptr) {
+    RETURN_IF_ERROR(WriteInline(data));
     hasher_.Update(data);
-    error = worker_->Wait();
-    if (error != 0) {
-      hasher_ = std::move(before);
-    }
-  } else {
-    error = WriteAt(data, offset);
-    if (error == 0) {
-      hasher_.Update(data);
-    }
+  } else if (int error = appender_->Append(data); error != 0) {
+    return AppendFailed(error);
   }
-  if (error != 0) {
-    std::string path = JoinPath(ingest_dir_, kDataFile);
-    direct_.reset();  // its staged tail may no longer match the file
-    // All or nothing: cut off whatever part reached the file, so offset and digest keep
-    // describing the same bytes.
-    if (ftruncate(fd_.get(), offset) != 0) {
-      BERTH_LOG(ERROR) << "truncate `" << path << "` after failed write: " << strerror(errno);
-      fd_.Reset();  // unusable; a new writer resumes from what is on disk
-    }
-    return ErrnoError(error, "write", path);
-  }
-  status_.offset += static_cast<int64_t>(data.size());
+  status_.offset += size;
   status_.updated_at = absl::Now();
-  MaybeStartWriteback();
   return absl::OkStatus();
 }
 
-void LocalContentWriter::MaybeStartWriteback() {
-  int64_t pending = status_.offset - writeback_from_;
-  if (direct_ != nullptr || pending < kWritebackBytes) {
-    return;
+absl::Status LocalContentWriter::WriteInline(absl::string_view data) {
+  int error = PwriteFull(fd_.get(), data.data(), data.size(), status_.offset);
+  if (error == 0) return absl::OkStatus();
+  std::string path = JoinPath(ingest_dir_, kDataFile);
+  // All or nothing: cut off whatever part reached the file, so offset and digest keep
+  // describing the same bytes.
+  if (ftruncate(fd_.get(), status_.offset) != 0) {
+    BERTH_LOG(ERROR) << "truncate `" << path << "` after failed write: " << strerror(errno);
+    fd_.Reset();  // unusable; a new writer resumes from what is on disk
   }
-  // Best effort: an error here resurfaces, if it matters, at Commit's fsync.
-  sync_file_range(fd_.get(), writeback_from_, pending, SYNC_FILE_RANGE_WRITE);
-  writeback_from_ = status_.offset;
+  return ErrnoError(error, "write", path);
+}
+
+absl::Status LocalContentWriter::AppendFailed(int error) {
+  appender_.reset();
+  absl::Status failed = ErrnoError(error, "write", JoinPath(ingest_dir_, kDataFile));
+  // The appender wrote a prefix of the bytes before it stopped: go on from there, without any
+  // of this call's bytes (all or nothing).
+  struct stat st;
+  if (fstat(fd_.get(), &st) != 0 ||
+      !Truncate(std::min<int64_t>(st.st_size, status_.offset)).ok()) {
+    fd_.Reset();  // unusable; a new writer resumes from what is on disk
+  }
+  return failed;
+}
+
+int LocalContentWriter::StopAppender() {
+  if (appender_ == nullptr) return 0;
+  int error = appender_->Drain();
+  appender_.reset();
+  return error;
 }
 
 absl::Status LocalContentWriter::Truncate(int64_t size) {
   RETURN_IF_ERROR(CheckOpen());
-  direct_.reset();
   if (size < 0 || size > status_.offset) {
     return InvalidArgument(
         absl::StrCat("truncate ingest ref ", status_.ref, " to ", size, " of ", status_.offset));
   }
+  if (int error = StopAppender(); error != 0) {
+    // What the file holds is re-read below; the failed bytes are past `size` or re-counted.
+    BERTH_LOG(WARN) << "write ingest `" << ingest_dir_ << "`: " << strerror(error);
+  }
   if (ftruncate(fd_.get(), size) != 0) {
     return ErrnoError(errno, "truncate", JoinPath(ingest_dir_, kDataFile));
   }
+  return RestartAt(size);
+}
+
+absl::Status LocalContentWriter::RestartAt(int64_t size) {
   hasher_.Reset();
   status_.offset = 0;
-  writeback_from_ = 0;
   status_.updated_at = absl::Now();
   if (size > 0) {
     absl::StatusOr<int64_t> hashed = HashFd(fd_.get(), size, hasher_);
@@ -172,12 +162,16 @@ absl::Status LocalContentWriter::Truncate(int64_t size) {
       return hashed.status();
     }
     status_.offset = *hashed;
-    writeback_from_ = status_.offset;
   }
   return absl::OkStatus();
 }
 
-content::Digest LocalContentWriter::Digest() const { return hasher_.Sum(); }
+content::Digest LocalContentWriter::Digest() const {
+  // The appender's threads hash behind the caller: let them catch up (a failed write, if any,
+  // is reported by the next Write or Commit).
+  if (appender_ != nullptr) (void)appender_->Drain();
+  return hasher_.Sum();
+}
 
 content::Status LocalContentWriter::Status() const { return status_; }
 
@@ -185,12 +179,14 @@ absl::Status LocalContentWriter::Commit(int64_t size, const content::Digest& exp
                                         const Labels& /*labels: not stored here*/) {
   RETURN_IF_ERROR(CheckOpen());
   // Closed and unlocked whatever the outcome (containerd's contract). On a size or digest
-  // mismatch the ingest stays on disk for a later writer.
-  worker_.reset();
-  direct_.reset();
+  // mismatch, or a failed write, the ingest stays on disk for a later writer.
+  int write_error = StopAppender();
   UniqueFd fd = std::move(fd_);
   RefLock lock = std::move(lock_);
   std::string data_path = JoinPath(ingest_dir_, kDataFile);
+  if (write_error != 0) {
+    return ErrnoError(write_error, "write", data_path);
+  }
 
   struct stat st;
   if (fstat(fd.get(), &st) != 0) {

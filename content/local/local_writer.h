@@ -12,8 +12,7 @@
 #include "content/content_store.h"
 #include "content/digest.h"
 #include "content/local/ingest.h"
-#include "content/local/direct_appender.h"
-#include "content/local/pwrite_worker.h"
+#include "content/local/async_appender.h"
 #include "plugins/base/unique_fd.h"
 
 namespace berth::content::local {
@@ -36,11 +35,15 @@ class LocalContentWriter final : public ContentWriter {
 
  private:
   absl::Status CheckOpen() const;
-  // The write job for `data` at `offset`: staged for O_DIRECT when direct mode is on.
-  int WriteAt(absl::string_view data, int64_t offset);
-  // Starts writeback of everything written since the last call, without waiting, once enough
-  // has accumulated; keeps Commit's final sync short and memory pressure low.
-  void MaybeStartWriteback();
+  // A small ingest's write: straight into the file, all or nothing.
+  absl::Status WriteInline(absl::string_view data);
+  // After the appender failed with `error`: continues from the prefix the file holds.
+  absl::Status AppendFailed(int error);
+  // Makes the file hold every byte written (the appender's queue drained) and stops the
+  // appender; 0 or the errno of a failed write.
+  int StopAppender();
+  // Sets offset and digest to the first `size` bytes of the file (at most what it holds).
+  absl::Status RestartAt(int64_t size);
   // Commit's second half: the checks passed and `digest` is the blob name.
   absl::Status Install(const content::Digest& digest);
 
@@ -50,10 +53,8 @@ class LocalContentWriter final : public ContentWriter {
   UniqueFd fd_;  // invalid once committed
   Sha256 hasher_;
   content::Status status_;
-  int64_t writeback_from_ = 0;            // bytes before this offset have had writeback started
-  std::unique_ptr<PwriteWorker> worker_;  // started by the first large write; uses fd_
-  std::unique_ptr<DirectAppender> direct_;  // opened by the first large write at an aligned offset
-  bool direct_tried_ = false;
+  // Started once the ingest grows large; uses fd_ and hasher_ (so it is declared after them).
+  std::unique_ptr<AsyncAppender> appender_;
 };
 
 }  // namespace berth::content::local

@@ -160,4 +160,35 @@ absl::Status RemoveAll(const std::string& path) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Repeats `transfer(done)` (a pread or pwrite of what is left) until `size` bytes moved.
+template <typename Transfer>
+int RepeatUntilDone(size_t size, Transfer transfer) {
+  for (size_t done = 0; done < size;) {
+    ssize_t n = transfer(done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) return EIO;
+    done += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int PwriteFull(int fd, const void* data, size_t size, int64_t offset) {
+  const char* bytes = static_cast<const char*>(data);
+  return RepeatUntilDone(size, [&](size_t done) {
+    return pwrite(fd, bytes + done, size - done, offset + static_cast<int64_t>(done));
+  });
+}
+
+int PreadFull(int fd, void* data, size_t size, int64_t offset) {
+  char* bytes = static_cast<char*>(data);
+  return RepeatUntilDone(size, [&](size_t done) {
+    return pread(fd, bytes + done, size - done, offset + static_cast<int64_t>(done));
+  });
+}
+
 }  // namespace berth

@@ -36,6 +36,12 @@ absl::Status SyncDir(const std::string& path);
 
 bool PathExists(const std::string& path);
 
+// pwrite(2) / pread(2) of exactly `size` bytes at `offset`, going on after short transfers and
+// EINTR. 0, or the errno that stopped it (EIO when a read meets the end of the file); the
+// bytes before the failure were transferred. Plain errno, for loops that move gigabytes.
+int PwriteFull(int fd, const void* data, size_t size, int64_t offset);
+int PreadFull(int fd, void* data, size_t size, int64_t offset);
+
 // Joins path parts with single slashes.
 std::string JoinPath(absl::string_view a, absl::string_view b);
 

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "plugins/base/file_util.h"
 #include "plugins/base/status_macros.h"
 #include "plugins/base/status_util.h"
 #include "plugins/base/unique_fd.h"
@@ -164,16 +165,8 @@ absl::Status Extractor::WriteData(struct archive* a, struct archive_entry* entry
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
       return absl::DataLossError(absl::StrCat("read data: ", archive_error_string(a)));
     }
-    const char* p = static_cast<const char*>(buf);
-    while (size > 0) {
-      ssize_t n = pwrite(fd, p, size, offset);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return ErrnoError(errno, "write");
-      }
-      p += n;
-      size -= static_cast<size_t>(n);
-      offset += n;
+    if (int error = PwriteFull(fd, buf, size, offset); error != 0) {
+      return ErrnoError(error, "write");
     }
   }
   // Sparse files may end in a hole.

@@ -106,6 +106,29 @@ TEST_F(LocalStoreTest, ResumeAfterDroppedWriterAndRestart) {
   EXPECT_EQ(*ReadBlob(*store_, digest), data);
 }
 
+// Large writes go through the appender's aligned ring: a resume at an unaligned offset reads
+// the partial block back, and a truncate stops the appender and starts over from the file.
+TEST_F(LocalStoreTest, ResumeUnalignedAndTruncateUnderLargeWrites) {
+  std::string data = RandomBytes((6 << 20) + 777, 8);
+  Digest digest = Digest::FromBytes(data);
+  const size_t unaligned = (1 << 20) + 123;
+  {
+    auto w = Open("unaligned", data.size(), digest);
+    ASSERT_OK(w->Write(absl::string_view(data).substr(0, unaligned)));
+  }
+  auto w = Open("unaligned", data.size(), digest);
+  ASSERT_EQ(w->Status().offset, static_cast<int64_t>(unaligned));
+  ASSERT_OK(w->Write(absl::string_view(data).substr(unaligned, 2 << 20)));
+  EXPECT_EQ(w->Digest(), Digest::FromBytes(absl::string_view(data).substr(0, unaligned + (2 << 20))));
+  ASSERT_OK(w->Truncate(5000));
+  EXPECT_EQ(w->Status().offset, 5000);
+  EXPECT_EQ(store_->Status("unaligned")->offset, 5000);
+  EXPECT_EQ(w->Digest(), Digest::FromBytes(absl::string_view(data).substr(0, 5000)));
+  ASSERT_OK(w->Write(absl::string_view(data).substr(5000)));
+  ASSERT_OK(w->Commit(data.size(), digest, {}));
+  EXPECT_EQ(*ReadBlob(*store_, digest), data);
+}
+
 // containerd#3089: a crash between mkdir and the metadata files must not wedge the ref.
 TEST_F(LocalStoreTest, HalfMadeIngestDirs) {
   struct Case {
@@ -269,33 +292,95 @@ TEST_F(LocalStoreTest, UpdateIsUnsupported) {
   EXPECT_CODE(s.status(), kFailedPrecondition);
 }
 
-// A write that fails half-way (here: EFBIG past RLIMIT_FSIZE) leaves offset, digest and file
-// as they were, for both the inline (small) and the overlapped (large) write paths.
-TEST_F(LocalStoreTest, FailedWriteIsAllOrNothing) {
-  std::string data = RandomBytes(3 << 20, 5);
+// Makes writes past `bytes` fail with EFBIG (RLIMIT_FSIZE, SIGXFSZ ignored) while in scope.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    struct sigaction ignore = {};
+    ignore.sa_handler = SIG_IGN;
+    EXPECT_EQ(sigaction(SIGXFSZ, &ignore, &old_action_), 0);
+    EXPECT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit_), 0);
+    struct rlimit limit = old_limit_;
+    limit.rlim_cur = bytes;
+    EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  }
+  ~FileSizeLimit() {
+    EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit_), 0);
+    EXPECT_EQ(sigaction(SIGXFSZ, &old_action_, nullptr), 0);
+  }
+
+ private:
+  struct sigaction old_action_;
+  struct rlimit old_limit_;
+};
+
+// A small ingest is written inline: a write that fails half-way leaves offset, digest and file
+// as they were, and the writer goes on.
+TEST_F(LocalStoreTest, FailedSmallWriteIsAllOrNothing) {
+  std::string data = RandomBytes(12000, 5);
   Digest digest = Digest::FromBytes(data);
   auto w = Open("efbig", data.size(), digest);
-  ASSERT_OK(w->Write(absl::string_view(data).substr(0, 1 << 20)));
+  ASSERT_OK(w->Write(absl::string_view(data).substr(0, 4000)));
+  {
+    FileSizeLimit limit(5000);
+    EXPECT_FALSE(w->Write(absl::string_view(data).substr(4000, 4000)).ok());
+  }
+  EXPECT_EQ(w->Status().offset, 4000);
+  EXPECT_EQ(w->Digest(), Digest::FromBytes(absl::string_view(data).substr(0, 4000)));
+  EXPECT_EQ(store_->Status("efbig")->offset, 4000);
+  ASSERT_OK(w->Write(absl::string_view(data).substr(4000)));
+  ASSERT_OK(w->Commit(data.size(), digest, {}));
+  EXPECT_EQ(*ReadBlob(*store_, digest), data);
+}
 
-  struct sigaction ignore = {}, old_action;
-  ignore.sa_handler = SIG_IGN;
-  ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &old_action), 0);
-  struct rlimit old_limit;
-  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  struct rlimit limit = old_limit;
-  limit.rlim_cur = (1 << 20) + 1000;
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
-  absl::Status large = w->Write(absl::string_view(data).substr(1 << 20, 1 << 20));
-  absl::Status small = w->Write(absl::string_view(data).substr(1 << 20, 4000));
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  ASSERT_EQ(sigaction(SIGXFSZ, &old_action, nullptr), 0);
+// A large ingest is written behind the caller, so the disk's refusal surfaces at a later call
+// (here: once the staging ring is full). That call fails, and the writer goes on from the
+// prefix the file holds, with offset, digest and file in agreement.
+TEST_F(LocalStoreTest, FailedLargeWriteGoesOnFromWhatTheFileHolds) {
+  constexpr size_t kChunk = 1 << 20;
+  std::string data = RandomBytes(48 << 20, 6);
+  Digest digest = Digest::FromBytes(data);
+  auto w = Open("efbig", data.size(), digest);
+  ASSERT_OK(w->Write(absl::string_view(data).substr(0, 2 * kChunk)));
+  int64_t before_failure = 0;
+  {
+    FileSizeLimit limit(2 * kChunk + 4096);  // block aligned: O_DIRECT writes stop at it
+    absl::Status failed;
+    for (size_t at = 2 * kChunk; failed.ok() && at < data.size(); at += kChunk) {
+      before_failure = w->Status().offset;
+      failed = w->Write(absl::string_view(data).substr(at, kChunk));
+    }
+    ASSERT_FALSE(failed.ok()) << "no write failed past the file size limit";
+    EXPECT_THAT(failed.message(), HasSubstr("File too large"));
+  }
+  const int64_t offset = w->Status().offset;
+  EXPECT_LE(offset, before_failure);  // nothing of the failed call counts
+  EXPECT_EQ(store_->Status("efbig")->offset, offset);
+  EXPECT_EQ(w->Digest(), Digest::FromBytes(absl::string_view(data).substr(0, offset)));
+  ASSERT_OK(w->Write(absl::string_view(data).substr(offset)));
+  ASSERT_OK(w->Commit(data.size(), digest, {}));
+  EXPECT_EQ(*ReadBlob(*store_, digest), data);
+}
 
-  EXPECT_FALSE(large.ok());
-  EXPECT_FALSE(small.ok());
-  EXPECT_EQ(w->Status().offset, 1 << 20);
-  EXPECT_EQ(w->Digest(), Digest::FromBytes(absl::string_view(data).substr(0, 1 << 20)));
-  EXPECT_EQ(store_->Status("efbig")->offset, 1 << 20);
-  ASSERT_OK(w->Write(absl::string_view(data).substr(1 << 20)));
+// Commit waits for the writes behind it: one the disk refused fails the commit, and a later
+// writer resumes from the prefix the file holds.
+TEST_F(LocalStoreTest, CommitReportsAFailedWriteAndTheIngestResumes) {
+  std::string data = RandomBytes(3 << 20, 7);
+  Digest digest = Digest::FromBytes(data);
+  {
+    auto w = Open("efbig", data.size(), digest);
+    FileSizeLimit limit(4096);
+    ASSERT_OK(w->Write(data));  // queued: the ring has room for all of it
+    absl::Status committed = w->Commit(data.size(), digest, {});
+    EXPECT_FALSE(committed.ok());
+    EXPECT_THAT(committed.message(), HasSubstr("File too large"));
+  }
+  EXPECT_FALSE(store_->Info(digest).ok());
+  auto w = Open("efbig", data.size(), digest);
+  const int64_t offset = w->Status().offset;
+  EXPECT_LE(offset, 4096);
+  EXPECT_EQ(w->Digest(), Digest::FromBytes(absl::string_view(data).substr(0, offset)));
+  ASSERT_OK(w->Write(absl::string_view(data).substr(offset)));
   ASSERT_OK(w->Commit(data.size(), digest, {}));
   EXPECT_EQ(*ReadBlob(*store_, digest), data);
 }
