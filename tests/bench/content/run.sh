@@ -9,8 +9,8 @@
 #   disk        `dd oflag=direct conv=fsync` of the file beside the store: what the disk takes
 #               to hold the bytes durably, which every store has to pay
 # Prints MiB/s for each and the ratios berthd/containerd (goal >= 1.5), berthd's share of ctr's
-# ceiling, and berthctl/sha256 (goal >= 0.70). Each is timed RUNS times (best kept); the blob is
-# removed between runs.
+# ceiling, and berthctl/sha256 (goal >= 0.70). Each is timed once per round for RUNS rounds
+# (best kept); the blob is removed between runs.
 #
 # Environment: SIZE_MB [1024]  RUNS [3]  BENCH_TMPDIR [/var/tmp]  KEEP_TMP=1
 # Builds nothing: BUILD_DIR (or $BERTH_BUILD_DIR) must hold services/berthd, ctl/berthctl and
@@ -90,17 +90,18 @@ BYTES=$(stat -c %s "$BLOB")
 cat "$BLOB" >/dev/null  # page cache warm for every contender
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)  cpus: $(nproc)"
 
-best=''
-AFTER=true
-time_best() {  # time_best CMD...: best wall time of RUNS runs ($AFTER runs untimed after each)
-    local b='' s e d
-    for _ in $(seq "$RUNS"); do
-        s=$(now); "$@"; e=$(now)
-        $AFTER "$@"
-        d=$(awk -v s="$s" -v e="$e" 'BEGIN{print e-s}')
-        b=$(awk -v b="$b" -v d="$d" 'BEGIN{print (b==""||d<b)?d:b}')
-    done
-    best=$b
+# Every contender runs once per round, RUNS rounds, and keeps its best time: this disk's speed
+# drifts from minute to minute, and rounds spread that drift over all contenders alike.
+declare -A BEST
+time_once() {  # time_once NAME AFTER CMD...: time CMD, then run AFTER CMD... untimed
+    local name=$1 after=$2 s e
+    shift 2
+    s=$(now); "$@"; e=$(now)
+    $after "$@"
+    local d
+    d=$(awk -v s="$s" -v e="$e" 'BEGIN{printf "%.2f", e-s}')
+    printf ' %s %s' "$name" "$d"
+    BEST[$name]=$(awk -v b="${BEST[$name]:-}" -v d="$d" 'BEGIN{print (b==""||d<b)?d:b}')
 }
 ingest() {  # ingest SOCKET ROOT: one `ctr content ingest`
     "$CTR" -a "$1" -n bench content ingest --expected-size "$BYTES" --expected-digest "$DIGEST" \
@@ -123,15 +124,18 @@ disk() { dd if="$BLOB" of="$TMP/disk-floor" bs=1M oflag=direct conv=fsync status
 drop_disk() { rm -f "$TMP/disk-floor"; }
 
 for _ in $(seq 100); do [ -S "$N_SOCK" ] && break; sleep 0.05; done  # it serves no Version
-AFTER=remove
-time_best ingest "$B_SOCK" "$TMP/berthd/root"; T_B=$best
-time_best ingest_berthctl "$B_SOCK" "$TMP/berthd/root"; T_BC=$best
-time_best ingest "$C_SOCK" "$TMP/containerd/root"; T_C=$best
-AFTER=true
-time_best ingest "$N_SOCK"; T_N=$best
-time_best sha; T_S=$best
-AFTER=drop_disk
-time_best disk; T_D=$best
+for round in $(seq "$RUNS"); do
+    printf 'round %d of %d (s):' "$round" "$RUNS"
+    time_once berthd remove ingest "$B_SOCK" "$TMP/berthd/root"
+    time_once berthctl remove ingest_berthctl "$B_SOCK" "$TMP/berthd/root"
+    time_once containerd remove ingest "$C_SOCK" "$TMP/containerd/root"
+    time_once null true ingest "$N_SOCK"
+    time_once sha true sha
+    time_once disk drop_disk disk
+    echo
+done
+T_B=${BEST[berthd]} T_BC=${BEST[berthctl]} T_C=${BEST[containerd]}
+T_N=${BEST[null]} T_S=${BEST[sha]} T_D=${BEST[disk]}
 mbs() { awk -v b="$BYTES" -v t="$1" 'BEGIN{printf "%.0f", b/1048576/t}'; }
 printf '%-24s %10s %10s\n' contender seconds MiB/s
 row() { printf '%-24s %10.2f %10s\n' "$1" "$2" "$(mbs "$2")"; }
