@@ -95,6 +95,21 @@ std::string StateDir(const std::string& ns, const std::string& id) {
   return absl::StrCat(kStateRoot, "/", ns, "/", id);
 }
 
+absl::Status MakeInNamespaceDir(absl::FunctionRef<absl::Status()> make) {
+  absl::Status status;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    status = make();
+    if (!absl::IsNotFound(status)) break;
+  }
+  return status;
+}
+
+void RemoveFromNamespaceDir(const std::string& path) {
+  (void)RemoveAll(path);
+  std::string parent = path.substr(0, path.rfind('/'));
+  (void)rmdir(parent.c_str());  // fails, as it should, while other entries are there
+}
+
 std::string NewContainerId() {
   std::random_device random;
   std::string id;
@@ -239,8 +254,7 @@ absl::Status ForceRemoveTask(Client& client, const std::string& id) {
 
 void RemoveFifoDirOf(const std::string& fifo_path) {
   if (!absl::StartsWith(fifo_path, absl::StrCat(kFifoRoot, "/"))) return;
-  size_t slash = fifo_path.rfind('/');
-  (void)RemoveAll(fifo_path.substr(0, slash));
+  RemoveFromNamespaceDir(fifo_path.substr(0, fifo_path.rfind('/')));
 }
 
 absl::StatusOr<int> ParseSignal(const std::string& text) {

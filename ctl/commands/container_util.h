@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "containerd/services/containers/v1/containers.grpc.pb.h"
@@ -64,6 +65,15 @@ std::unique_ptr<grpc::ClientContext> LongContext(Client& client, const std::stri
 
 // /run/berth/ctl/<ns>/<id>: the container's hosts, resolv.conf and hostname.
 std::string StateDir(const std::string& ns, const std::string& id);
+
+// The per-namespace directories under kStateRoot and kFifoRoot go once they are empty, so
+// namespaces that come and go (every test, every bench run makes its own) leave nothing
+// behind. Another berthctl may therefore remove one between making it and making something
+// in it: MakeInNamespaceDir runs `make` (which makes the namespace directory, then its entry)
+// again when it fails with NotFound.
+absl::Status MakeInNamespaceDir(absl::FunctionRef<absl::Status()> make);
+// Removes `path` (an entry of a per-namespace directory), then that directory if now empty.
+void RemoveFromNamespaceDir(const std::string& path);
 // A random 64-hex-digit container ID (Docker's form); `ps` shows the first 12.
 std::string NewContainerId();
 std::string ShortId(const std::string& id);

@@ -43,9 +43,13 @@ absl::StatusOr<std::unique_ptr<TaskIO>> TaskIO::Create(const std::string& ns,
                                                        const std::string& name, bool with_stdin,
                                                        bool terminal) {
   std::string parent = absl::StrCat(kFifoRoot, "/", ns);
-  RETURN_IF_ERROR(MkdirAll(parent, 0700));
-  std::string tmpl = absl::StrCat(parent, "/", name.substr(0, 12), "-XXXXXX");
-  if (mkdtemp(tmpl.data()) == nullptr) return ErrnoError(errno, "mkdtemp", tmpl);
+  std::string tmpl;
+  RETURN_IF_ERROR(MakeInNamespaceDir([&]() -> absl::Status {
+    RETURN_IF_ERROR(MkdirAll(parent, 0700));
+    tmpl = absl::StrCat(parent, "/", name.substr(0, 12), "-XXXXXX");
+    if (mkdtemp(tmpl.data()) == nullptr) return ErrnoError(errno, "mkdtemp", tmpl);
+    return absl::OkStatus();
+  }));
   std::unique_ptr<TaskIO> io(new TaskIO());
   io->dir_ = tmpl;
   if (with_stdin) io->stdin_path_ = JoinPath(tmpl, "stdin");
@@ -97,7 +101,7 @@ absl::Status TaskIO::Open(bool with_stdin) {
 
 TaskIO::~TaskIO() {
   Finish(std::chrono::milliseconds(0));
-  if (!dir_.empty()) (void)RemoveAll(dir_);
+  if (!dir_.empty()) RemoveFromNamespaceDir(dir_);
 }
 
 bool TaskIO::Cancelled() const { return !cancel_write_.valid(); }

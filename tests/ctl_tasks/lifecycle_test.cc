@@ -69,8 +69,8 @@ TEST_F(CtlTasksTest, DetachedContainerLifecycle) {
   CommandResult rm = Ctl({"rm", "x"});
   EXPECT_EQ(rm.exit_code, 0) << rm.Describe();
   EXPECT_EQ(Ctl({"ps", "-a", "-q"}).out, "");
-  EXPECT_EQ(EntriesUnder("/run/berth/ctl"), 0u);
-  EXPECT_EQ(EntriesUnder("/run/berth/fifo"), 0u);
+  EXPECT_FALSE(NamespaceDirLeft("/run/berth/ctl"));
+  EXPECT_FALSE(NamespaceDirLeft("/run/berth/fifo"));
 }
 
 TEST_F(CtlTasksTest, StopUsesSigtermFirstAndSigkillAfterTheTimeout) {
