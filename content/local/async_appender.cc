@@ -6,10 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 
-#include "absl/strings/str_cat.h"
 #include "plugins/base/file_util.h"
 #include "plugins/base/status_util.h"
 
@@ -100,9 +98,12 @@ int64_t AsyncAppender::RingEnd(int64_t offset) const {
   return offset + ring_bytes_ - (offset - ring_base_) % ring_bytes_;
 }
 
-bool AsyncAppender::HasRoom() const {
-  return error_ != 0 || appended_ - std::min(written_, hashed_) < ring_bytes_;
+int64_t AsyncAppender::Room() const {
+  // Ring space is free once both threads are past it.
+  return ring_bytes_ - (appended_ - std::min(written_, hashed_));
 }
+
+bool AsyncAppender::HasRoom() const { return error_ != 0 || Room() > 0; }
 
 bool AsyncAppender::Drained() const {
   return hashed_ >= appended_ && (error_ != 0 || drained_ >= appended_);
@@ -128,8 +129,7 @@ int AsyncAppender::Append(absl::string_view data) {
       mu_.Await(absl::Condition(this, &AsyncAppender::HasRoom));
       if (error_ != 0) return error_;
       at = appended_;
-      int64_t room = ring_bytes_ - (appended_ - std::min(written_, hashed_));
-      n = std::min({static_cast<int64_t>(data.size()), room, RingEnd(at) - at});
+      n = std::min({static_cast<int64_t>(data.size()), Room(), RingEnd(at) - at});
     }
     // Outside the lock: the threads read only what lies before appended_.
     memcpy(RingAt(at), data.data(), static_cast<size_t>(n));

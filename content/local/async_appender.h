@@ -69,6 +69,7 @@ class AsyncAppender {
   // Wait for the next job; nullopt when told to stop.
   std::optional<Job> NextWrite() ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<Job> NextHash() ABSL_LOCKS_EXCLUDED(mu_);
+  int64_t Room() const ABSL_SHARED_LOCKS_REQUIRED(mu_);    // bytes Append may copy in now
   bool HasRoom() const ABSL_SHARED_LOCKS_REQUIRED(mu_);    // or failed
   bool Drained() const ABSL_SHARED_LOCKS_REQUIRED(mu_);    // or failed, and all hashed
   bool HasWrite() const ABSL_SHARED_LOCKS_REQUIRED(mu_);   // or told to stop

@@ -119,7 +119,8 @@ TEST_F(LocalStoreTest, ResumeUnalignedAndTruncateUnderLargeWrites) {
   auto w = Open("unaligned", data.size(), digest);
   ASSERT_EQ(w->Status().offset, static_cast<int64_t>(unaligned));
   ASSERT_OK(w->Write(absl::string_view(data).substr(unaligned, 2 << 20)));
-  EXPECT_EQ(w->Digest(), Digest::FromBytes(absl::string_view(data).substr(0, unaligned + (2 << 20))));
+  EXPECT_EQ(w->Digest(),
+            Digest::FromBytes(absl::string_view(data).substr(0, unaligned + (2 << 20))));
   ASSERT_OK(w->Truncate(5000));
   EXPECT_EQ(w->Status().offset, 5000);
   EXPECT_EQ(store_->Status("unaligned")->offset, 5000);

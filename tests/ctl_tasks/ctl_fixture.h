@@ -131,12 +131,12 @@ class CtlTasksTest : public ::testing::Test {
     return lines;
   }
 
-  // Entries under a berthctl directory of this namespace (state or fifo).
   // Whether berthctl left the test namespace's directory under `root` (it removes it once
   // empty).
   bool NamespaceDirLeft(const std::string& root) const {
     return std::filesystem::exists(absl::StrCat(root, "/", ns_));
   }
+  // Entries under a berthctl directory of this namespace (state or fifo).
   size_t EntriesUnder(const std::string& root) const {
     std::string dir = absl::StrCat(root, "/", ns_);
     if (!std::filesystem::exists(dir)) return 0;

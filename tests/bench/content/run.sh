@@ -94,11 +94,10 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)  cpus: $(nproc)"
 # drifts from minute to minute, and rounds spread that drift over all contenders alike.
 declare -A BEST
 time_once() {  # time_once NAME AFTER CMD...: time CMD, then run AFTER CMD... untimed
-    local name=$1 after=$2 s e
+    local name=$1 after=$2 s e d
     shift 2
     s=$(now); "$@"; e=$(now)
     $after "$@"
-    local d
     d=$(awk -v s="$s" -v e="$e" 'BEGIN{printf "%.2f", e-s}')
     printf ' %s %s' "$name" "$d"
     BEST[$name]=$(awk -v b="${BEST[$name]:-}" -v d="$d" 'BEGIN{print (b==""||d<b)?d:b}')
