@@ -1,17 +1,18 @@
 #pragma once
 
-// The connection berthctl uses: a gRPC channel to the daemon's unix socket, and per-call
-// contexts that carry the namespace header. Errors come back as absl::Status with the
-// daemon's message, so commands print what the daemon said.
+// The connection berthctl uses: its own HTTP/2 gRPC client (ctl/rpc) on the daemon's unix
+// socket, dialled at the first call, and per-call options that carry the namespace header.
+// Errors come back as absl::Status with the daemon's message, so commands print what the
+// daemon said; an unreachable daemon gets a hint about --address.
 
-#include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
-#include "grpcpp/channel.h"
-#include "grpcpp/client_context.h"
-#include "grpcpp/support/status.h"
+#include "ctl/rpc/call.h"
+#include "ctl/rpc/connection.h"
 
 namespace berth::ctl {
 
@@ -28,19 +29,45 @@ struct GlobalOptions {
 class Client {
  public:
   explicit Client(const GlobalOptions& options);
+  ~Client();
 
-  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
   const GlobalOptions& options() const { return options_; }
 
-  // A context with the namespace header and the default deadline.
-  std::unique_ptr<grpc::ClientContext> Context() const;
+  // The namespace header and the default deadline (--timeout).
+  rpc::CallOptions Options() const;
+  // The namespace header and no deadline, for calls that block until a process exits (Wait)
+  // or take long (Create, Delete, pulls, archives). `lease` adds the containerd-lease header.
+  rpc::CallOptions LongOptions(const std::string& lease = "") const;
+
+  // A unary call. Errors as the daemon sent them, or Unavailable with the address hint.
+  template <class Request, class Response>
+  absl::Status Call(const rpc::Method<Request, Response>& method, const Request& request,
+                    Response* response) {
+    return Call(method, request, response, Options());
+  }
+  template <class Request, class Response>
+  absl::Status Call(const rpc::Method<Request, Response>& method, const Request& request,
+                    Response* response, const rpc::CallOptions& options) {
+    return Explain(rpc::Unary(Connection(), dial_error_, method.path, options, request, response));
+  }
+
+  // A streaming call (client, server or both); its Finish status goes through Explain.
+  template <class Request, class Response>
+  std::unique_ptr<rpc::Call> Stream(const rpc::Method<Request, Response>& method,
+                                    const rpc::CallOptions& options) {
+    return std::make_unique<rpc::Call>(Connection(), dial_error_, method.path, options);
+  }
+
+  // Adds the address hint when the daemon could not be reached.
+  absl::Status Explain(const absl::Status& status) const;
 
  private:
-  GlobalOptions options_;
-  std::shared_ptr<grpc::Channel> channel_;
-};
+  http2::Connection* Connection();
 
-// grpc::Status -> absl::Status; an unreachable daemon gets a hint about the address.
-absl::Status FromGrpc(const grpc::Status& status, const std::string& address);
+  GlobalOptions options_;
+  std::once_flag dialled_;
+  std::unique_ptr<http2::Connection> connection_;
+  absl::Status dial_error_;
+};
 
 }  // namespace berth::ctl

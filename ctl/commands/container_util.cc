@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <random>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "ctl/methods.h"
 #include "plugins/base/file_util.h"
 #include "plugins/base/status_macros.h"
 
@@ -61,7 +63,8 @@ void ExitWithCode(int code) {
   std::cout.flush();
   std::cerr.flush();
   std::fflush(nullptr);
-  // _exit: gRPC's threads are still running; static destructors would race with them.
+  // _exit: the client connection's reader thread is still running; static destructors would
+  // race with it.
   _exit(code);
 }
 
@@ -74,22 +77,10 @@ absl::Status SetLabels(Client& client, const std::string& id,
     request.mutable_update_mask()->add_paths(absl::StrCat("labels.", key));
   }
   containers_api::UpdateContainerResponse response;
-  return Rpc(client, containers_api::Containers::NewStub(client.channel())
-                         ->Update(client.Context().get(), request, &response));
+  return client.Call(methods::kContainersUpdate, request, &response);
 }
 
 std::string NowLabel() { return std::to_string(absl::ToUnixSeconds(absl::Now())); }
-
-absl::Status Rpc(Client& client, const grpc::Status& status) {
-  return FromGrpc(status, client.options().address);
-}
-
-std::unique_ptr<grpc::ClientContext> LongContext(Client& client, const std::string& lease) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->AddMetadata("containerd-namespace", client.options().ns);
-  if (!lease.empty()) context->AddMetadata("containerd-lease", lease);
-  return context;
-}
 
 std::string StateDir(const std::string& ns, const std::string& id) {
   return absl::StrCat(kStateRoot, "/", ns, "/", id);
@@ -122,8 +113,7 @@ std::string ShortId(const std::string& id) { return id.substr(0, 12); }
 
 absl::StatusOr<std::vector<Container>> ListContainers(Client& client) {
   containers_api::ListContainersResponse response;
-  RETURN_IF_ERROR(Rpc(client, containers_api::Containers::NewStub(client.channel())
-                                  ->List(client.Context().get(), {}, &response)));
+  RETURN_IF_ERROR(client.Call(methods::kContainersList, {}, &response));
   return std::vector<Container>(response.containers().begin(), response.containers().end());
 }
 
@@ -131,8 +121,7 @@ absl::StatusOr<Container> FindContainer(Client& client, const std::string& ref) 
   containers_api::GetContainerRequest request;
   request.set_id(ref);
   containers_api::GetContainerResponse response;
-  absl::Status status = Rpc(client, containers_api::Containers::NewStub(client.channel())
-                                        ->Get(client.Context().get(), request, &response));
+  absl::Status status = client.Call(methods::kContainersGet, request, &response);
   if (status.ok()) return response.container();
   if (!absl::IsNotFound(status) && !absl::IsInvalidArgument(status)) return status;
   ASSIGN_OR_RETURN(std::vector<Container> all, ListContainers(client));
@@ -164,8 +153,7 @@ absl::StatusOr<std::optional<TaskProcess>> GetTask(Client& client, const std::st
   request.set_container_id(id);
   request.set_exec_id(exec_id);
   tasks_api::GetResponse response;
-  absl::Status status = Rpc(client, tasks_api::Tasks::NewStub(client.channel())
-                                        ->Get(client.Context().get(), request, &response));
+  absl::Status status = client.Call(methods::kTasksGet, request, &response);
   if (absl::IsNotFound(status)) return std::optional<TaskProcess>();
   if (!status.ok()) return status;
   return std::optional<TaskProcess>(response.process());
@@ -183,12 +171,11 @@ absl::StatusOr<uint32_t> WaitTask(Client& client, const std::string& id,
   request.set_container_id(id);
   request.set_exec_id(exec_id);
   tasks_api::WaitResponse response;
-  auto context = LongContext(client);
+  rpc::CallOptions options = client.LongOptions();
   if (timeout_seconds > 0) {
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_seconds));
+    options.deadline = http2::Clock::now() + std::chrono::seconds(timeout_seconds);
   }
-  RETURN_IF_ERROR(Rpc(client, tasks_api::Tasks::NewStub(client.channel())
-                                  ->Wait(context.get(), request, &response)));
+  RETURN_IF_ERROR(client.Call(methods::kTasksWait, request, &response, options));
   return response.exit_status();
 }
 
@@ -200,8 +187,7 @@ absl::Status KillTask(Client& client, const std::string& id, int signal,
   request.set_signal(static_cast<uint32_t>(signal));
   request.set_all(all);
   google::protobuf::Empty empty;
-  return Rpc(client, tasks_api::Tasks::NewStub(client.channel())
-                         ->Kill(client.Context().get(), request, &empty));
+  return client.Call(methods::kTasksKill, request, &empty);
 }
 
 absl::Status StartTask(Client& client, const std::string& id, const std::string& exec_id) {
@@ -209,8 +195,7 @@ absl::Status StartTask(Client& client, const std::string& id, const std::string&
   request.set_container_id(id);
   request.set_exec_id(exec_id);
   tasks_api::StartResponse response;
-  return Rpc(client, tasks_api::Tasks::NewStub(client.channel())
-                         ->Start(LongContext(client).get(), request, &response));
+  return client.Call(methods::kTasksStart, request, &response, client.LongOptions());
 }
 
 absl::StatusOr<uint32_t> DeleteTask(Client& client, const std::string& id, bool record_exit) {
@@ -224,16 +209,14 @@ absl::Status DeleteRecord(Client& client, const std::string& id) {
   containers_api::DeleteContainerRequest request;
   request.set_id(id);
   google::protobuf::Empty empty;
-  return Rpc(client, containers_api::Containers::NewStub(client.channel())
-                         ->Delete(client.Context().get(), request, &empty));
+  return client.Call(methods::kContainersDelete, request, &empty);
 }
 
 absl::StatusOr<uint32_t> DeleteOwnTask(Client& client, const std::string& id, bool record_exit) {
   tasks_api::DeleteTaskRequest request;
   request.set_container_id(id);
   tasks_api::DeleteResponse response;
-  RETURN_IF_ERROR(Rpc(client, tasks_api::Tasks::NewStub(client.channel())
-                                  ->Delete(LongContext(client).get(), request, &response)));
+  RETURN_IF_ERROR(client.Call(methods::kTasksDelete, request, &response, client.LongOptions()));
   // Informational only: `ps -a`, `wait` and `inspect` read it once the task is gone.
   if (!record_exit) return response.exit_status();
   (void)SetLabels(client, id, {{kExitCodeLabel, std::to_string(response.exit_status())},

@@ -19,8 +19,8 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "containerd/services/containers/v1/containers.grpc.pb.h"
-#include "containerd/services/tasks/v1/tasks.grpc.pb.h"
+#include "containerd/services/containers/v1/containers.pb.h"
+#include "containerd/services/tasks/v1/tasks.pb.h"
 #include "ctl/client.h"
 #include "nlohmann/json.hpp"
 
@@ -52,16 +52,11 @@ using Mounts = google::protobuf::RepeatedPtrField<containerd::types::Mount>;
 // container's (run, start -a, exec); main() only knows success (0) and failure (1).
 [[noreturn]] void ExitWithCode(int code);
 
-// grpc::Status -> absl::Status with the daemon's message.
-absl::Status Rpc(Client& client, const grpc::Status& status);
 // Containers.Update of these labels only.
 absl::Status SetLabels(Client& client, const std::string& id,
                        const std::map<std::string, std::string>& labels);
 // The current time as a label value (unix seconds).
 std::string NowLabel();
-// A context with the namespace header and no deadline, for calls that block until a process
-// exits (Wait) or take long (Create, Delete). `lease` adds the containerd-lease header.
-std::unique_ptr<grpc::ClientContext> LongContext(Client& client, const std::string& lease = "");
 
 // /run/berth/ctl/<ns>/<id>: the container's hosts, resolv.conf and hostname.
 std::string StateDir(const std::string& ns, const std::string& id);

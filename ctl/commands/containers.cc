@@ -14,6 +14,7 @@
 #include "ctl/commands/container_util.h"
 #include "ctl/commands/image_util.h"
 #include "ctl/commands/task_runner.h"
+#include "ctl/methods.h"
 #include "ctl/output.h"
 #include "plugins/base/status_macros.h"
 
@@ -24,8 +25,7 @@ using nlohmann::json;
 
 absl::StatusOr<std::map<std::string, TaskProcess>> ListTasks(Client& client) {
   tasks_api::ListTasksResponse response;
-  RETURN_IF_ERROR(Rpc(client, tasks_api::Tasks::NewStub(client.channel())
-                                  ->List(client.Context().get(), {}, &response)));
+  RETURN_IF_ERROR(client.Call(methods::kTasksList, {}, &response));
   std::map<std::string, TaskProcess> out;
   for (const TaskProcess& task : response.tasks()) out[task.id()] = task;
   return out;

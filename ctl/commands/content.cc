@@ -13,8 +13,10 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "containerd/services/content/v1/content.grpc.pb.h"
+#include "containerd/services/content/v1/content.pb.h"
 #include "ctl/commands/commands.h"
+#include "ctl/methods.h"
+#include "ctl/rpc/call.h"
 #include "plugins/base/status_macros.h"
 #include "plugins/base/unique_fd.h"
 
@@ -22,7 +24,8 @@ namespace berth::ctl {
 namespace {
 
 namespace api = containerd::services::content::v1;
-using WriteStream = grpc::ClientReaderWriter<api::WriteContentRequest, api::WriteContentResponse>;
+// Content.Write: WriteContentRequest out, WriteContentResponse back (methods::kContentWrite).
+using WriteStream = rpc::Call;
 
 constexpr size_t kChunk = 1 << 20;
 
@@ -87,9 +90,8 @@ bool SendAll(WriteStream& stream, int fd, int64_t offset, const IngestOptions& o
 
 absl::Status IngestCommand(Client& client, const IngestOptions& options) {
   ASSIGN_OR_RETURN(UniqueFd fd, OpenInput(options.input));
-  grpc::ClientContext context;  // no deadline: a large blob takes as long as it takes
-  context.AddMetadata("containerd-namespace", client.options().ns);
-  std::unique_ptr<WriteStream> stream = api::Content::NewStub(client.channel())->Write(&context);
+  // No deadline: a large blob takes as long as it takes.
+  std::unique_ptr<WriteStream> stream = client.Stream(methods::kContentWrite, client.LongOptions());
   api::WriteContentRequest stat;
   stat.set_action(api::STAT);
   stat.set_ref(options.ref);
@@ -97,7 +99,7 @@ absl::Status IngestCommand(Client& client, const IngestOptions& options) {
   stat.set_expected(options.expected_digest);
   api::WriteContentResponse reply;
   if (!stream->Write(stat) || !stream->Read(&reply)) {
-    absl::Status status = FromGrpc(stream->Finish(), client.options().address);
+    absl::Status status = client.Explain(stream->Finish());
     // As `ctr content ingest`: a blob that is already there is a success.
     if (absl::IsAlreadyExists(status) && !options.expected_digest.empty()) {
       std::cout << options.expected_digest << "\n";
@@ -106,7 +108,7 @@ absl::Status IngestCommand(Client& client, const IngestOptions& options) {
     return status;
   }
   if (absl::Status skipped = SkipTo(fd.get(), reply.offset()); !skipped.ok()) {
-    context.TryCancel();
+    stream->Cancel();
     (void)stream->Finish();
     return skipped;
   }
@@ -120,10 +122,10 @@ absl::Status IngestCommand(Client& client, const IngestOptions& options) {
   });
   absl::Status read_error;
   if (!SendAll(*stream, fd.get(), reply.offset(), options, read_error) && !read_error.ok()) {
-    context.TryCancel();
+    stream->Cancel();
   }
   replies.join();
-  absl::Status status = FromGrpc(stream->Finish(), client.options().address);
+  absl::Status status = client.Explain(stream->Finish());
   if (!read_error.ok()) return read_error;
   if (!status.ok()) return status;
   if (digest.empty()) return absl::DataLossError("the daemon ended the write without a commit");

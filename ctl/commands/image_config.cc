@@ -1,11 +1,12 @@
 #include "ctl/commands/image_config.h"
 
 #include "absl/strings/str_cat.h"
-#include "berth/services/images/v1/archive.grpc.pb.h"
-#include "containerd/services/images/v1/images.grpc.pb.h"
+#include "berth/services/images/v1/archive.pb.h"
+#include "containerd/services/images/v1/images.pb.h"
 #include "content/digest.h"
 #include "ctl/commands/container_util.h"
 #include "ctl/commands/image_util.h"
+#include "ctl/methods.h"
 #include "plugins/base/status_macros.h"
 #include "plugins/base/status_util.h"
 
@@ -17,12 +18,11 @@ namespace archive_api = berth::services::images::v1;
 using nlohmann::json;
 
 absl::StatusOr<images_api::Image> GetImage(Client& client, const std::string& name) {
-  auto stub = images_api::Images::NewStub(client.channel());
   for (const std::string& candidate : {NormalizeReference(name), name}) {
     images_api::GetImageRequest request;
     request.set_name(candidate);
     images_api::GetImageResponse response;
-    absl::Status status = Rpc(client, stub->Get(client.Context().get(), request, &response));
+    absl::Status status = client.Call(methods::kImagesGet, request, &response);
     if (status.ok()) return response.image();
     if (!absl::IsNotFound(status) && !absl::IsInvalidArgument(status)) return status;
   }
@@ -73,8 +73,8 @@ absl::Status Unpack(Client& client, const ImageConfig& image, const std::string&
   unpack.set_name(image.name);
   unpack.set_snapshotter(snapshotter);
   archive_api::UnpackResponse unpacked;
-  absl::Status status = Rpc(client, archive_api::Archive::NewStub(client.channel())
-                                        ->Unpack(LongContext(client).get(), unpack, &unpacked));
+  absl::Status status =
+      client.Call(methods::kArchiveUnpack, unpack, &unpacked, client.LongOptions());
   if (!status.ok()) {
     return Annotate(status, absl::StrCat("unpack `", image.name, "` into ", snapshotter));
   }

@@ -5,7 +5,8 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "containerd/services/content/v1/content.grpc.pb.h"
+#include "containerd/services/content/v1/content.pb.h"
+#include "ctl/methods.h"
 #include "plugins/base/platform.h"
 
 namespace berth::ctl {
@@ -123,12 +124,12 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& stamp) {
 absl::StatusOr<std::string> ReadBlob(Client& client, const std::string& digest) {
   content_api::ReadContentRequest request;
   request.set_digest(digest);
-  auto context = client.Context();
-  auto reader = content_api::Content::NewStub(client.channel())->Read(context.get(), request);
+  auto reader = client.Stream(methods::kContentRead, client.Options());
+  reader->Write(request, /*last=*/true);  // a failure shows in Finish
   std::string out;
   content_api::ReadContentResponse chunk;
   while (reader->Read(&chunk)) out += chunk.data();
-  absl::Status status = FromGrpc(reader->Finish(), client.options().address);
+  absl::Status status = client.Explain(reader->Finish());
   if (!status.ok()) return status;
   return out;
 }

@@ -16,11 +16,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "berth/services/images/v1/archive.grpc.pb.h"
-#include "containerd/services/content/v1/content.grpc.pb.h"
-#include "containerd/services/images/v1/images.grpc.pb.h"
+#include "berth/services/images/v1/archive.pb.h"
+#include "containerd/services/images/v1/images.pb.h"
 #include "ctl/commands/commands.h"
 #include "ctl/commands/image_util.h"
+#include "ctl/methods.h"
 #include "ctl/output.h"
 #include "plugins/base/status_macros.h"
 
@@ -31,15 +31,9 @@ namespace images_api = containerd::services::images::v1;
 namespace archive_api = berth::services::images::v1;
 using nlohmann::json;
 
-absl::Status Call(Client& client, const grpc::Status& status) {
-  return FromGrpc(status, client.options().address);
-}
-
 absl::StatusOr<std::vector<images_api::Image>> ListImages(Client& client) {
   images_api::ListImagesResponse response;
-  auto context = client.Context();
-  absl::Status status = Call(client, images_api::Images::NewStub(client.channel())
-                                         ->List(context.get(), {}, &response));
+  absl::Status status = client.Call(methods::kImagesList, {}, &response);
   if (!status.ok()) return status;
   return std::vector<images_api::Image>(response.images().begin(), response.images().end());
 }
@@ -79,9 +73,7 @@ absl::Status InspectCommand(Client& client, const std::vector<std::string>& name
     images_api::GetImageRequest request;
     request.set_name(NormalizeReference(name));
     images_api::GetImageResponse response;
-    auto context = client.Context();
-    absl::Status status = Call(client, images_api::Images::NewStub(client.channel())
-                                           ->Get(context.get(), request, &response));
+    absl::Status status = client.Call(methods::kImagesGet, request, &response);
     if (!status.ok()) return status;
     absl::StatusOr<int64_t> size = ImageSize(client, response.image().target());
     json entry = ImageJson(response.image(), size.ok() ? *size : -1);
@@ -101,37 +93,31 @@ absl::Status InspectCommand(Client& client, const std::vector<std::string>& name
 }
 
 absl::Status TagCommand(Client& client, const std::string& source, const std::string& target) {
-  auto stub = images_api::Images::NewStub(client.channel());
   images_api::GetImageRequest get;
   get.set_name(NormalizeReference(source));
   images_api::GetImageResponse found;
-  auto context = client.Context();
-  absl::Status status = Call(client, stub->Get(context.get(), get, &found));
+  absl::Status status = client.Call(methods::kImagesGet, get, &found);
   if (!status.ok()) return status;
   images_api::CreateImageRequest create;
   *create.mutable_image() = found.image();
   create.mutable_image()->set_name(NormalizeReference(target));
   images_api::CreateImageResponse created;
-  context = client.Context();
-  status = Call(client, stub->Create(context.get(), create, &created));
+  status = client.Call(methods::kImagesCreate, create, &created);
   if (!absl::IsAlreadyExists(status)) return status;
   images_api::UpdateImageRequest update;
   *update.mutable_image() = create.image();
   update.mutable_update_mask()->add_paths("target");
   images_api::UpdateImageResponse updated;
-  context = client.Context();
-  return Call(client, stub->Update(context.get(), update, &updated));
+  return client.Call(methods::kImagesUpdate, update, &updated);
 }
 
 absl::Status RemoveImages(Client& client, const std::vector<std::string>& names, bool normalize) {
-  auto stub = images_api::Images::NewStub(client.channel());
   for (size_t i = 0; i < names.size(); ++i) {
     images_api::DeleteImageRequest request;
     request.set_name(normalize ? NormalizeReference(names[i]) : names[i]);
     request.set_sync(i + 1 == names.size());  // one collection for the whole batch
-    auto context = client.Context();
     google::protobuf::Empty empty;
-    absl::Status status = Call(client, stub->Delete(context.get(), request, &empty));
+    absl::Status status = client.Call(methods::kImagesDelete, request, &empty);
     if (!status.ok()) return status;
     std::cout << "Untagged: " << request.name() << "\n";
   }
@@ -163,11 +149,7 @@ absl::Status LoadCommand(Client& client, const LoadOptions& options) {
     if (!file) return absl::NotFoundError(absl::StrCat("open `", input, "`: not found"));
     in = &file;
   }
-  grpc::ClientContext context;
-  context.AddMetadata("containerd-namespace", client.options().ns);
-  archive_api::ImportResponse response;
-  auto stub = archive_api::Archive::NewStub(client.channel());
-  auto stream = stub->Import(&context, &response);
+  auto stream = client.Stream(methods::kArchiveImport, client.LongOptions());  // no deadline
   archive_api::ImportRequest request;
   request.set_unpack(!options.no_unpack);
   request.set_snapshotter(options.snapshotter);
@@ -181,8 +163,11 @@ absl::Status LoadCommand(Client& client, const LoadOptions& options) {
     request.Clear();  // unpack and snapshotter are read from the first message only
   }
   stream->WritesDone();
-  absl::Status status = Call(client, stream->Finish());
+  archive_api::ImportResponse response;
+  const bool got = stream->Read(&response);
+  absl::Status status = client.Explain(stream->Finish());
   if (!status.ok()) return status;
+  if (!got) return absl::InternalError("the daemon sent no response message");
   json out = json::array();
   for (const auto& image : response.images()) {
     if (client.options().format != "json") std::cout << "Loaded image: " << image.name() << "\n";
@@ -194,15 +179,13 @@ absl::Status LoadCommand(Client& client, const LoadOptions& options) {
 
 absl::Status UnpackCommand(Client& client, const std::vector<std::string>& names,
                            const std::string& snapshotter) {
-  auto stub = archive_api::Archive::NewStub(client.channel());
   for (const std::string& name : names) {
     archive_api::UnpackRequest request;
     request.set_name(NormalizeReference(name));
     request.set_snapshotter(snapshotter);
     archive_api::UnpackResponse response;
-    grpc::ClientContext context;
-    context.AddMetadata("containerd-namespace", client.options().ns);
-    RETURN_IF_ERROR(Call(client, stub->Unpack(&context, request, &response)));
+    RETURN_IF_ERROR(client.Call(methods::kArchiveUnpack, request, &response,
+                                client.LongOptions()));
     std::cout << request.name() << ": " << response.chain_id() << " ("
               << response.layers_applied() << " layers applied, " << response.layers_reused()
               << " reused)\n";
@@ -215,9 +198,8 @@ absl::Status SaveCommand(Client& client, const std::string& output, const std::s
   archive_api::ExportRequest request;
   request.set_format(format);
   for (const std::string& name : names) request.add_names(NormalizeReference(name));
-  grpc::ClientContext context;
-  context.AddMetadata("containerd-namespace", client.options().ns);
-  auto stream = archive_api::Archive::NewStub(client.channel())->Export(&context, request);
+  auto stream = client.Stream(methods::kArchiveExport, client.LongOptions());  // no deadline
+  stream->Write(request, /*last=*/true);  // a failure shows in Finish
   std::string tmp = output.empty() ? "" : output + ".tmp";
   std::FILE* out = output.empty() ? stdout : std::fopen(tmp.c_str(), "wb");
   if (out == nullptr) return absl::PermissionDeniedError(absl::StrCat("open `", tmp, "`"));
@@ -227,7 +209,7 @@ absl::Status SaveCommand(Client& client, const std::string& output, const std::s
     write_ok = write_ok && std::fwrite(chunk.data().data(), 1, chunk.data().size(), out) ==
                                chunk.data().size();
   }
-  absl::Status status = Call(client, stream->Finish());
+  absl::Status status = client.Explain(stream->Finish());
   if (std::fflush(out) != 0) write_ok = false;
   if (out != stdout && std::fclose(out) != 0) write_ok = false;
   if (status.ok() && !write_ok) status = absl::DataLossError("writing the archive failed");

@@ -8,10 +8,11 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "berth/services/pull/v1/transfer.grpc.pb.h"
+#include "berth/services/pull/v1/transfer.pb.h"
 #include "ctl/commands/auth_config.h"
 #include "ctl/commands/registry_commands.h"
 #include "ctl/commands/registry_util.h"
+#include "ctl/methods.h"
 #include "plugins/base/status_macros.h"
 
 namespace berth::ctl {
@@ -39,10 +40,7 @@ absl::Status LoginCommand(Client& client, LoginFlags flags) {
   request.set_password(flags.password);
   RETURN_IF_ERROR(flags.registry.Fill(/*with_auths=*/false, *request.mutable_registry()));
   api::LoginResponse response;
-  auto context = client.Context();
-  absl::Status status = FromGrpc(
-      api::Transfer::NewStub(client.channel())->Login(context.get(), request, &response),
-      client.options().address);
+  absl::Status status = client.Call(methods::kTransferLogin, request, &response);
   if (!status.ok()) return status;
   status = StoreLogin(flags.server, flags.username, flags.password);
   if (!status.ok()) return status;

@@ -1,7 +1,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "containerd/services/namespaces/v1/namespaces.grpc.pb.h"
+#include "containerd/services/namespaces/v1/namespaces.pb.h"
 #include "ctl/commands/commands.h"
+#include "ctl/methods.h"
 #include "ctl/output.h"
 
 namespace berth::ctl {
@@ -28,10 +29,7 @@ std::string JoinLabels(const google::protobuf::Map<std::string, std::string>& la
 
 absl::Status List(Client& client) {
   api::ListNamespacesResponse response;
-  auto context = client.Context();
-  absl::Status status = FromGrpc(api::Namespaces::NewStub(client.channel())
-                                     ->List(context.get(), {}, &response),
-                                 client.options().address);
+  absl::Status status = client.Call(methods::kNamespacesList, {}, &response);
   if (!status.ok()) return status;
   Table table({"NAME", "LABELS"});
   nlohmann::json json = nlohmann::json::array();
@@ -67,10 +65,7 @@ void AddNamespaceCommands(CLI::App& app, Action& action) {
       absl::Status status = ParseLabels(*labels, *request.mutable_namespace_()->mutable_labels());
       if (!status.ok()) return status;
       api::CreateNamespaceResponse response;
-      auto context = client.Context();
-      return FromGrpc(api::Namespaces::NewStub(client.channel())
-                          ->Create(context.get(), request, &response),
-                      client.options().address);
+      return client.Call(methods::kNamespacesCreate, request, &response);
     };
   });
 
@@ -83,10 +78,7 @@ void AddNamespaceCommands(CLI::App& app, Action& action) {
         api::DeleteNamespaceRequest request;
         request.set_name(n);
         google::protobuf::Empty empty;
-        auto context = client.Context();
-        absl::Status status = FromGrpc(api::Namespaces::NewStub(client.channel())
-                                           ->Delete(context.get(), request, &empty),
-                                       client.options().address);
+        absl::Status status = client.Call(methods::kNamespacesDelete, request, &empty);
         if (!status.ok()) return status;
         std::cout << n << "\n";
       }
@@ -106,10 +98,7 @@ void AddNamespaceCommands(CLI::App& app, Action& action) {
       if (!status.ok()) return status;
       for (const auto& [key, value] : map) request.mutable_update_mask()->add_paths("labels." + key);
       api::UpdateNamespaceResponse response;
-      auto context = client.Context();
-      return FromGrpc(api::Namespaces::NewStub(client.channel())
-                          ->Update(context.get(), request, &response),
-                      client.options().address);
+      return client.Call(methods::kNamespacesUpdate, request, &response);
     };
   });
 }

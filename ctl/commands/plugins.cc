@@ -1,7 +1,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
-#include "containerd/services/introspection/v1/introspection.grpc.pb.h"
+#include "containerd/services/introspection/v1/introspection.pb.h"
 #include "ctl/commands/commands.h"
+#include "ctl/methods.h"
 #include "ctl/output.h"
 
 namespace berth::ctl {
@@ -31,10 +32,7 @@ void AddPluginsCommand(CLI::App& app, Action& action) {
       api::PluginsRequest request;
       for (const auto& f : *filters) request.add_filters(f);
       api::PluginsResponse response;
-      auto context = client.Context();
-      absl::Status status = FromGrpc(api::Introspection::NewStub(client.channel())
-                                         ->Plugins(context.get(), request, &response),
-                                     client.options().address);
+      absl::Status status = client.Call(methods::kIntrospectionPlugins, request, &response);
       if (!status.ok()) return status;
       Table table({"TYPE", "ID", "PLATFORMS", "STATUS", "ERROR"});
       nlohmann::json json = nlohmann::json::array();

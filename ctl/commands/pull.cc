@@ -5,9 +5,10 @@
 #include <iostream>
 #include <memory>
 
-#include "berth/services/pull/v1/transfer.grpc.pb.h"
+#include "berth/services/pull/v1/transfer.pb.h"
 #include "ctl/commands/registry_commands.h"
 #include "ctl/commands/registry_util.h"
+#include "ctl/methods.h"
 #include "plugins/base/status_macros.h"
 
 namespace berth::ctl {
@@ -36,9 +37,9 @@ absl::Status PullCommand(Client& client, const PullFlags& flags) {
   request.set_max_concurrent_downloads(flags.concurrency);
   RETURN_IF_ERROR(flags.registry.Fill(/*with_auths=*/true, *request.mutable_registry()));
 
-  grpc::ClientContext context;  // no deadline: a pull takes as long as the bytes do
-  context.AddMetadata("containerd-namespace", client.options().ns);
-  auto stream = api::Transfer::NewStub(client.channel())->Pull(&context, request);
+  // No deadline: a pull takes as long as the bytes do.
+  auto stream = client.Stream(methods::kTransferPull, client.LongOptions());
+  stream->Write(request, /*last=*/true);  // a failure shows in Finish
   ASSIGN_OR_RETURN(api::Progress last, FollowTransfer(client, flags.quiet, *stream));
   if (flags.quiet) {
     std::cout << last.name() << "\n";

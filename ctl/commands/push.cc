@@ -5,9 +5,10 @@
 #include <iostream>
 #include <memory>
 
-#include "berth/services/pull/v1/transfer.grpc.pb.h"
+#include "berth/services/pull/v1/transfer.pb.h"
 #include "ctl/commands/registry_commands.h"
 #include "ctl/commands/registry_util.h"
+#include "ctl/methods.h"
 #include "plugins/base/status_macros.h"
 
 namespace berth::ctl {
@@ -30,9 +31,8 @@ absl::Status PushCommand(Client& client, const PushFlags& flags) {
   for (const auto& p : flags.platforms) request.add_platforms(p);
   RETURN_IF_ERROR(flags.registry.Fill(/*with_auths=*/true, *request.mutable_registry()));
 
-  grpc::ClientContext context;
-  context.AddMetadata("containerd-namespace", client.options().ns);
-  auto stream = api::Transfer::NewStub(client.channel())->Push(&context, request);
+  auto stream = client.Stream(methods::kTransferPush, client.LongOptions());  // no deadline
+  stream->Write(request, /*last=*/true);  // a failure shows in Finish
   ASSIGN_OR_RETURN(api::Progress last, FollowTransfer(client, flags.quiet, *stream));
   std::cout << last.name() << ": pushed " << last.target().digest() << "\n";
   return absl::OkStatus();

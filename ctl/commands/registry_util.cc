@@ -24,8 +24,7 @@ absl::Status RegistryFlags::Fill(bool with_auths, api::RegistryOptions& out) con
   return absl::OkStatus();
 }
 
-absl::StatusOr<api::Progress> FollowTransfer(Client& client, bool quiet,
-                                             grpc::ClientReader<api::Progress>& stream) {
+absl::StatusOr<api::Progress> FollowTransfer(Client& client, bool quiet, rpc::Call& stream) {
   ProgressView view(quiet, isatty(STDOUT_FILENO) == 1);
   api::Progress progress, last;
   while (stream.Read(&progress)) {
@@ -33,7 +32,7 @@ absl::StatusOr<api::Progress> FollowTransfer(Client& client, bool quiet,
     last = progress;
   }
   view.Finish();
-  absl::Status status = FromGrpc(stream.Finish(), client.options().address);
+  absl::Status status = client.Explain(stream.Finish());
   if (!status.ok()) return status;
   return last;
 }

@@ -5,8 +5,9 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
-#include "berth/services/pull/v1/transfer.grpc.pb.h"
+#include "berth/services/pull/v1/transfer.pb.h"
 #include "ctl/client.h"
+#include "ctl/rpc/call.h"
 
 namespace berth::ctl {
 
@@ -20,9 +21,9 @@ struct RegistryFlags {
   absl::Status Fill(bool with_auths, berth::services::pull::v1::RegistryOptions& out) const;
 };
 
-// Reads a Transfer stream (Pull or Push) to its end, showing progress unless `quiet`, and
-// returns its last message, or the call's error.
-absl::StatusOr<berth::services::pull::v1::Progress> FollowTransfer(
-    Client& client, bool quiet, grpc::ClientReader<berth::services::pull::v1::Progress>& stream);
+// Reads a Transfer stream (Pull or Push, its request already written) to its end, showing
+// progress unless `quiet`, and returns its last message, or the call's error.
+absl::StatusOr<berth::services::pull::v1::Progress> FollowTransfer(Client& client, bool quiet,
+                                                                   rpc::Call& stream);
 
 }  // namespace berth::ctl

@@ -12,12 +12,13 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
-#include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "containerd/services/snapshots/v1/snapshots.pb.h"
 #include "ctl/commands/commands.h"
 #include "ctl/commands/container_commands.h"
 #include "ctl/commands/image_config.h"
 #include "ctl/commands/spec_gen.h"
 #include "ctl/commands/task_runner.h"
+#include "ctl/methods.h"
 #include "plugins/base/file_util.h"
 #include "plugins/base/status_macros.h"
 
@@ -43,8 +44,8 @@ absl::StatusOr<Mounts> PrepareSnapshot(Client& client, const RunFlags& flags,
   request.set_key(id);
   request.set_parent(parent);
   snapshots_api::PrepareSnapshotResponse response;
-  RETURN_IF_ERROR(Rpc(client, snapshots_api::Snapshots::NewStub(client.channel())
-                                  ->Prepare(LongContext(client).get(), request, &response)));
+  RETURN_IF_ERROR(
+      client.Call(methods::kSnapshotsPrepare, request, &response, client.LongOptions()));
   return std::move(*response.mutable_mounts());
 }
 
@@ -85,8 +86,8 @@ absl::StatusOr<Container> CreateRecord(Client& client, const RunFlags& flags,
   c->set_snapshotter(flags.snapshotter);
   c->set_snapshot_key(id);
   containers_api::CreateContainerResponse response;
-  RETURN_IF_ERROR(Rpc(client, containers_api::Containers::NewStub(client.channel())
-                                  ->Create(LongContext(client).get(), request, &response)));
+  RETURN_IF_ERROR(
+      client.Call(methods::kContainersCreate, request, &response, client.LongOptions()));
   return response.container();
 }
 

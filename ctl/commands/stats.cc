@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "ctl/commands/container_util.h"
 #include "ctl/commands/image_util.h"
+#include "ctl/methods.h"
 #include "ctl/output.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "plugins/base/status_macros.h"
@@ -57,8 +58,7 @@ absl::StatusOr<Sample> Measure(Client& client, const std::string& id) {
   tasks_api::MetricsRequest request;
   request.add_filters(absl::StrCat("id==", id));
   tasks_api::MetricsResponse response;
-  RETURN_IF_ERROR(Rpc(client, tasks_api::Tasks::NewStub(client.channel())
-                                  ->Metrics(client.Context().get(), request, &response)));
+  RETURN_IF_ERROR(client.Call(methods::kTasksMetrics, request, &response));
   if (response.metrics().empty()) {
     return absl::NotFoundError(absl::StrCat("no metrics for container ", id));
   }

@@ -3,9 +3,12 @@
 #include <signal.h>
 
 #include <future>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "containerd/services/snapshots/v1/snapshots.pb.h"
+#include "ctl/methods.h"
+#include "ctl/rpc/call.h"
 #include "plugins/base/file_util.h"
 #include "plugins/base/status_macros.h"
 
@@ -14,30 +17,29 @@ namespace {
 
 namespace snapshots_api = containerd::services::snapshots::v1;
 
-// Tasks.Wait on its own thread, cancellable (a failed Start leaves nothing to wait for).
+// Tasks.Wait on its own thread, cancellable (a failed Start leaves nothing to wait for): the
+// call is made here, so the destructor can Cancel it, and exchanged on the thread.
 class Waiter {
  public:
   Waiter(Client& client, const std::string& id, const std::string& exec_id)
-      : context_(LongContext(client)) {
+      : call_(client.Stream(methods::kTasksWait, client.LongOptions())) {
     request_.set_container_id(id);
     request_.set_exec_id(exec_id);
-    auto stub = tasks_api::Tasks::NewStub(client.channel());
-    result_ = std::async(std::launch::async, [this, &client, stub = std::move(stub)] {
-      absl::Status status = Rpc(client, stub->Wait(context_.get(), request_, &response_));
-      if (!status.ok()) return absl::StatusOr<uint32_t>(status);
-      return absl::StatusOr<uint32_t>(response_.exit_status());
+    result_ = std::async(std::launch::async, [this, &client]() -> absl::StatusOr<uint32_t> {
+      RETURN_IF_ERROR(client.Explain(call_->Exchange(request_, &response_)));
+      return response_.exit_status();
     });
   }
   ~Waiter() {
     if (result_.valid()) {
-      context_->TryCancel();
+      call_->Cancel();
       result_.wait();
     }
   }
   absl::StatusOr<uint32_t> Get() { return result_.get(); }
 
  private:
-  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<rpc::Call> call_;  // Tasks.Wait
   tasks_api::WaitRequest request_;
   tasks_api::WaitResponse response_;
   std::future<absl::StatusOr<uint32_t>> result_;
@@ -52,8 +54,7 @@ void Resize(Client& client, const Session& session) {
   request.set_width(width);
   request.set_height(height);
   google::protobuf::Empty empty;
-  (void)tasks_api::Tasks::NewStub(client.channel())
-      ->ResizePty(client.Context().get(), request, &empty);  // best effort, as ctr
+  (void)client.Call(methods::kTasksResizePty, request, &empty);  // best effort, as ctr
 }
 
 void CloseStdin(Client& client, const Session& session) {
@@ -62,8 +63,7 @@ void CloseStdin(Client& client, const Session& session) {
   request.set_exec_id(session.exec_id);
   request.set_stdin(true);
   google::protobuf::Empty empty;
-  (void)tasks_api::Tasks::NewStub(client.channel())
-      ->CloseIO(client.Context().get(), request, &empty);
+  (void)client.Call(methods::kTasksCloseIO, request, &empty);
 }
 
 }  // namespace
@@ -79,8 +79,7 @@ absl::StatusOr<uint32_t> CreateTask(Client& client, const Container& container,
     mounts_request.set_snapshotter(container.snapshotter());
     mounts_request.set_key(container.snapshot_key());
     snapshots_api::MountsResponse mounts;
-    RETURN_IF_ERROR(Rpc(client, snapshots_api::Snapshots::NewStub(client.channel())
-                                    ->Mounts(client.Context().get(), mounts_request, &mounts)));
+    RETURN_IF_ERROR(client.Call(methods::kSnapshotsMounts, mounts_request, &mounts));
     *request.mutable_rootfs() = std::move(*mounts.mutable_mounts());
   }
   if (io != nullptr) {
@@ -90,8 +89,7 @@ absl::StatusOr<uint32_t> CreateTask(Client& client, const Container& container,
   }
   request.set_terminal(terminal);
   tasks_api::CreateTaskResponse response;
-  RETURN_IF_ERROR(Rpc(client, tasks_api::Tasks::NewStub(client.channel())
-                                  ->Create(LongContext(client).get(), request, &response)));
+  RETURN_IF_ERROR(client.Call(methods::kTasksCreate, request, &response, client.LongOptions()));
   return response.pid();
 }
 
@@ -131,8 +129,7 @@ absl::Status RemoveStoppedContainer(Client& client, const Container& container) 
     request.set_snapshotter(container.snapshotter());
     request.set_key(container.snapshot_key());
     google::protobuf::Empty empty;
-    absl::Status status = Rpc(client, snapshots_api::Snapshots::NewStub(client.channel())
-                                          ->Remove(client.Context().get(), request, &empty));
+    absl::Status status = client.Call(methods::kSnapshotsRemove, request, &empty);
     if (!status.ok() && !absl::IsNotFound(status)) return status;
   }
   absl::Status status = DeleteRecord(client, container.id());

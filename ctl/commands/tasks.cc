@@ -20,6 +20,7 @@
 #include "ctl/commands/spec_gen.h"
 #include "ctl/commands/stats.h"
 #include "ctl/commands/task_runner.h"
+#include "ctl/methods.h"
 #include "ctl/output.h"
 #include "plugins/base/status_macros.h"
 
@@ -99,8 +100,7 @@ absl::Status DeleteProcess(Client& client, const std::string& id, const std::str
   request.set_container_id(id);
   request.set_exec_id(exec_id);
   tasks_api::DeleteResponse response;
-  return Rpc(client, tasks_api::Tasks::NewStub(client.channel())
-                         ->DeleteProcess(LongContext(client).get(), request, &response));
+  return client.Call(methods::kTasksDeleteProcess, request, &response, client.LongOptions());
 }
 
 absl::Status ExecCommand(Client& client, const ExecFlags& flags) {
@@ -122,8 +122,7 @@ absl::Status ExecCommand(Client& client, const ExecFlags& flags) {
   request.mutable_spec()->set_type_url(kProcessTypeUrl);
   request.mutable_spec()->set_value(process.dump());
   google::protobuf::Empty empty;
-  RETURN_IF_ERROR(Rpc(client, tasks_api::Tasks::NewStub(client.channel())
-                                  ->Exec(LongContext(client).get(), request, &empty)));
+  RETURN_IF_ERROR(client.Call(methods::kTasksExec, request, &empty, client.LongOptions()));
   if (flags.detach) {
     absl::Status started = StartTask(client, id, exec_id);
     if (!started.ok()) (void)DeleteProcess(client, id, exec_id);
@@ -174,8 +173,7 @@ absl::Status TopCommand(Client& client, const std::string& ref) {
   tasks_api::ListPidsRequest request;
   request.set_container_id(running.first.id());
   tasks_api::ListPidsResponse response;
-  RETURN_IF_ERROR(Rpc(client, tasks_api::Tasks::NewStub(client.channel())
-                                  ->ListPids(client.Context().get(), request, &response)));
+  RETURN_IF_ERROR(client.Call(methods::kTasksListPids, request, &response));
   Table table({"UID", "PID", "PPID", "CMD"});
   json out = json::array();
   for (const auto& process : response.processes()) {

@@ -1,6 +1,7 @@
-#include "containerd/services/introspection/v1/introspection.grpc.pb.h"
-#include "containerd/services/version/v1/version.grpc.pb.h"
+#include "containerd/services/introspection/v1/introspection.pb.h"
+#include "containerd/services/version/v1/version.pb.h"
 #include "ctl/commands/commands.h"
+#include "ctl/methods.h"
 #include "ctl/output.h"
 
 #ifndef BERTH_VERSION
@@ -16,16 +17,10 @@ void AddVersionCommand(CLI::App& app, Action& action) {
       namespace version = containerd::services::version::v1;
       namespace introspection = containerd::services::introspection::v1;
       version::VersionResponse v;
-      auto context = client.Context();
-      absl::Status status = FromGrpc(version::Version::NewStub(client.channel())
-                                         ->Version(context.get(), {}, &v),
-                                     client.options().address);
+      absl::Status status = client.Call(methods::kVersion, {}, &v);
       if (!status.ok()) return status;
       introspection::ServerResponse server;
-      context = client.Context();
-      status = FromGrpc(introspection::Introspection::NewStub(client.channel())
-                            ->Server(context.get(), {}, &server),
-                        client.options().address);
+      status = client.Call(methods::kIntrospectionServer, {}, &server);
       if (!status.ok()) return status;
       Table table({"", "VERSION", "REVISION", "UUID"});
       table.AddRow({"client", BERTH_VERSION, "", ""});

@@ -29,11 +29,7 @@ class ShimContainerdTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     socket_ = dir_ + "/containerd.sock";
-    std::string config = absl::StrCat(
-        "version = 2\nroot = \"", dir_, "/root\"\nstate = \"", dir_, "/state\"\n",
-        "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = \"", socket_,
-        "\"\n[ttrpc]\n  address = \"", socket_, ".ttrpc\"\n",
-        "[plugins.\"io.containerd.internal.v1.opt\"]\n  path = \"", dir_, "/opt\"\n");
+    const std::string config = testutil::TempContainerdConfig(dir_, socket_);
     ASSERT_TRUE(WriteFileAtomic(dir_ + "/config.toml", config).ok());
     auto containerd = testutil::BackgroundProcess::Start(
         {"/usr/bin/containerd", "--config", dir_ + "/config.toml"});

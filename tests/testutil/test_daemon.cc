@@ -183,4 +183,12 @@ std::string TestDaemon::ReadLog() const {
   return buffer.str();
 }
 
+std::string TempContainerdConfig(const std::string& dir, const std::string& socket) {
+  return absl::StrCat(
+      "version = 2\nroot = \"", dir, "/root\"\nstate = \"", dir, "/state\"\n",
+      "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = \"", socket,
+      "\"\n[ttrpc]\n  address = \"", socket, ".ttrpc\"\n",
+      "[plugins.\"io.containerd.internal.v1.opt\"]\n  path = \"", dir, "/opt\"\n");
+}
+
 }  // namespace berth::testutil

@@ -91,4 +91,8 @@ class TestDaemon {
 // Removes `path` and everything under it; errors are ignored.
 void RemoveTree(const std::string& path);
 
+// A config for Debian's containerd 1.6 that keeps everything under `dir` (root, state, opt)
+// and serves gRPC on `socket` (ttrpc beside it), without the CRI plugin.
+std::string TempContainerdConfig(const std::string& dir, const std::string& socket);
+
 }  // namespace berth::testutil

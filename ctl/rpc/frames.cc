@@ -1,0 +1,45 @@
+#include "ctl/rpc/frames.h"
+
+namespace berth::ctl::http2 {
+
+uint32_t ReadBe32(const char* bytes) {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes);
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+}
+
+uint16_t ReadBe16(const char* bytes) {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes);
+  return static_cast<uint16_t>((b[0] << 8) | b[1]);
+}
+
+FrameHeader ParseFrameHeader(const char (&bytes)[kFrameHeaderSize]) {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes);
+  FrameHeader header;
+  header.length = (uint32_t{b[0]} << 16) | (uint32_t{b[1]} << 8) | b[2];
+  header.type = b[3];
+  header.flags = b[4];
+  header.stream = ReadBe32(bytes + 5) & 0x7fffffff;
+  return header;
+}
+
+void AppendBe32(std::string& out, uint32_t value) {
+  const char bytes[4] = {static_cast<char>(value >> 24), static_cast<char>(value >> 16),
+                         static_cast<char>(value >> 8), static_cast<char>(value)};
+  out.append(bytes, 4);
+}
+
+void AppendFrameHeader(std::string& out, const FrameHeader& header) {
+  const char bytes[5] = {static_cast<char>(header.length >> 16),
+                         static_cast<char>(header.length >> 8), static_cast<char>(header.length),
+                         static_cast<char>(header.type), static_cast<char>(header.flags)};
+  out.append(bytes, 5);
+  AppendBe32(out, header.stream & 0x7fffffff);
+}
+
+void AppendFrame(std::string& out, uint8_t type, uint8_t flags, uint32_t stream,
+                 std::string_view payload) {
+  AppendFrameHeader(out, {static_cast<uint32_t>(payload.size()), type, flags, stream});
+  out.append(payload);
+}
+
+}  // namespace berth::ctl::http2

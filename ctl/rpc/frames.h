@@ -1,0 +1,76 @@
+#pragma once
+
+// HTTP/2 frames (RFC 9113 section 4 and 6): the 9-byte header, the frame types, flags, settings
+// and error codes the client uses. Parsing and building only; no I/O.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace berth::ctl::http2 {
+
+inline constexpr std::string_view kClientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+inline constexpr size_t kFrameHeaderSize = 9;
+// What every peer accepts before its SETTINGS arrive (RFC 9113 6.5.2).
+inline constexpr uint32_t kDefaultMaxFrameSize = 16384;
+inline constexpr int64_t kDefaultWindow = 65535;
+inline constexpr int64_t kMaxWindow = 0x7fffffff;
+
+enum FrameType : uint8_t {
+  kData = 0x0,
+  kHeaders = 0x1,
+  kPriority = 0x2,
+  kRstStream = 0x3,
+  kSettings = 0x4,
+  kPushPromise = 0x5,
+  kPing = 0x6,
+  kGoaway = 0x7,
+  kWindowUpdate = 0x8,
+  kContinuation = 0x9,
+};
+
+enum FrameFlag : uint8_t {
+  kEndStream = 0x1,  // DATA, HEADERS
+  kAck = 0x1,        // SETTINGS, PING
+  kEndHeaders = 0x4,
+  kPadded = 0x8,
+  kPriorityFlag = 0x20,
+};
+
+enum Setting : uint16_t {
+  kHeaderTableSize = 0x1,
+  kEnablePush = 0x2,
+  kMaxConcurrentStreams = 0x3,
+  kInitialWindowSize = 0x4,
+  kMaxFrameSize = 0x5,
+  kMaxHeaderListSize = 0x6,
+};
+
+enum ErrorCode : uint32_t {
+  kNoError = 0x0,
+  kProtocolError = 0x1,
+  kInternalError = 0x2,
+  kFlowControlError = 0x3,
+  kFrameSizeError = 0x6,
+  kRefusedStream = 0x7,
+  kCancel = 0x8,
+  kCompressionError = 0x9,
+};
+
+struct FrameHeader {
+  uint32_t length = 0;  // payload bytes (24 bits)
+  uint8_t type = 0;
+  uint8_t flags = 0;
+  uint32_t stream = 0;  // 31 bits; the reserved bit is dropped
+};
+
+FrameHeader ParseFrameHeader(const char (&bytes)[kFrameHeaderSize]);
+void AppendFrameHeader(std::string& out, const FrameHeader& header);
+// A whole frame: header and payload.
+void AppendFrame(std::string& out, uint8_t type, uint8_t flags, uint32_t stream,
+                 std::string_view payload);
+void AppendBe32(std::string& out, uint32_t value);
+uint32_t ReadBe32(const char* bytes);
+uint16_t ReadBe16(const char* bytes);
+
+}  // namespace berth::ctl::http2

@@ -1,0 +1,430 @@
+// berthctl's own gRPC client (ctl/rpc) against a real gRPC C++ server in the same process:
+// unary calls, errors and their messages, metadata, deadlines, cancellation, large streams in
+// both directions (flow control), concurrent calls, and a server that goes away.
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "containerd/services/content/v1/content.grpc.pb.h"
+#include "ctl/rpc/call.h"
+#include "ctl/rpc/connection.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "ctl/rpc/frames.h"
+#include "ctl/rpc/hpack.h"
+#include "plugins/base/temp_dir.h"
+#include "plugins/base/unique_fd.h"
+
+namespace berth::ctl::rpc {
+namespace {
+
+namespace api = containerd::services::content::v1;
+using std::chrono::milliseconds;
+
+constexpr char kInfo[] = "/containerd.services.content.v1.Content/Info";
+constexpr char kRead[] = "/containerd.services.content.v1.Content/Read";
+constexpr char kWrite[] = "/containerd.services.content.v1.Content/Write";
+
+char PatternByte(int64_t i) { return static_cast<char>(i % 251); }
+
+// Content's methods repurposed as test endpoints:
+//   Info:  digest "fail" answers NotFound with a message that needs percent-encoding; "slow"
+//          sleeps until cancelled (or 5 s); anything else comes back with the namespace header
+//          in labels["ns"] and the digest's length as size.
+//   Read:  streams `size` pattern bytes in messages of `offset` bytes.
+//   Write: answers every WRITE with the bytes so far and COMMIT with a checksum of them all.
+class TestContent final : public api::Content::Service {
+ public:
+  std::atomic<bool> slow_cancelled{false};
+
+  grpc::Status Info(grpc::ServerContext* context, const api::InfoRequest* request,
+                    api::InfoResponse* response) override {
+    if (request->digest() == "fail") {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "blob `x` not found: 100% gone \xc3\xbc");
+    }
+    if (request->digest() == "slow") {
+      for (int i = 0; i < 500 && !context->IsCancelled(); ++i) {
+        std::this_thread::sleep_for(milliseconds(10));
+      }
+      slow_cancelled = context->IsCancelled();
+      return grpc::Status::OK;
+    }
+    auto ns = context->client_metadata().find("containerd-namespace");
+    if (ns != context->client_metadata().end()) {
+      (*response->mutable_info()->mutable_labels())["ns"] = std::string(ns->second.data(),
+                                                                        ns->second.size());
+    }
+    response->mutable_info()->set_digest(request->digest());
+    response->mutable_info()->set_size(static_cast<int64_t>(request->digest().size()));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Read(grpc::ServerContext*, const api::ReadContentRequest* request,
+                    grpc::ServerWriter<api::ReadContentResponse>* writer) override {
+    int64_t sent = 0;
+    while (sent < request->size()) {
+      api::ReadContentResponse response;
+      response.set_offset(sent);
+      const int64_t n = std::min(request->offset(), request->size() - sent);
+      std::string* data = response.mutable_data();
+      for (int64_t i = 0; i < n; ++i) data->push_back(PatternByte(sent + i));
+      if (!writer->Write(response)) return grpc::Status(grpc::StatusCode::CANCELLED, "gone");
+      sent += n;
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Write(grpc::ServerContext*,
+                     grpc::ServerReaderWriter<api::WriteContentResponse,
+                                              api::WriteContentRequest>* stream) override {
+    api::WriteContentRequest request;
+    int64_t total = 0;
+    uint64_t sum = 0;
+    while (stream->Read(&request)) {
+      for (char c : request.data()) sum = sum * 31 + static_cast<unsigned char>(c);
+      total += static_cast<int64_t>(request.data().size());
+      api::WriteContentResponse response;
+      response.set_action(request.action());
+      response.set_offset(total);
+      if (request.action() == api::COMMIT) response.set_digest(std::to_string(sum));
+      if (!stream->Write(response)) break;
+    }
+    return grpc::Status::OK;
+  }
+};
+
+uint64_t Checksum(const std::string& bytes, uint64_t sum = 0) {
+  for (char c : bytes) sum = sum * 31 + static_cast<unsigned char>(c);
+  return sum;
+}
+
+class CallTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dir = ScopedTempDir::Create("/tmp", "berth-call-test.");
+    ASSERT_TRUE(dir.ok()) << dir.status();
+    dir_ = std::make_unique<ScopedTempDir>(std::move(*dir));
+    socket_ = dir_->path() + "/grpc.sock";
+    StartServer();
+    auto connection = http2::Connection::Dial(socket_);
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    connection_ = std::move(*connection);
+  }
+  void TearDown() override {
+    connection_.reset();
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+  }
+  void StartServer() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("unix:" + socket_, grpc::InsecureServerCredentials());
+    builder.SetMaxReceiveMessageSize(kMaxMessageSize + 1024);
+    builder.SetMaxSendMessageSize(kMaxMessageSize + 1024);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+  absl::Status Info(const std::string& digest, api::InfoResponse* response,
+                    CallOptions options = {}) {
+    api::InfoRequest request;
+    request.set_digest(digest);
+    return Unary(connection_.get(), absl::OkStatus(), kInfo, options, request, response);
+  }
+
+  std::unique_ptr<ScopedTempDir> dir_;
+  std::string socket_;
+  TestContent service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<http2::Connection> connection_;
+};
+
+TEST_F(CallTest, UnaryCarriesRequestMetadataAndResponse) {
+  api::InfoResponse response;
+  CallOptions options;
+  options.metadata.push_back({"containerd-namespace", "team-a"});
+  ASSERT_TRUE(Info("sha256:abc", &response, options).ok());
+  EXPECT_EQ(response.info().digest(), "sha256:abc");
+  EXPECT_EQ(response.info().size(), 10);
+  EXPECT_EQ(response.info().labels().at("ns"), "team-a");
+  // The same connection carries the next calls (the daemon's HPACK table grows meanwhile).
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(Info("d" + std::to_string(i), &response, options).ok());
+    EXPECT_EQ(response.info().digest(), "d" + std::to_string(i));
+  }
+}
+
+TEST_F(CallTest, ErrorsKeepTheirCodeAndMessage) {
+  api::InfoResponse response;
+  absl::Status status = Info("fail", &response);
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(status.message(), "blob `x` not found: 100% gone \xc3\xbc");
+}
+
+TEST_F(CallTest, UnknownMethodIsUnimplemented) {
+  api::InfoRequest request;
+  api::InfoResponse response;
+  absl::Status status = Unary(connection_.get(), absl::OkStatus(),
+                              "/containerd.services.content.v1.Content/Nope", {}, request,
+                              &response);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented) << status;
+}
+
+TEST_F(CallTest, DeadlineEndsASlowCall) {
+  CallOptions options;
+  options.deadline = http2::Clock::now() + milliseconds(200);
+  api::InfoResponse response;
+  const auto start = http2::Clock::now();
+  absl::Status status = Info("slow", &response, options);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_LT(http2::Clock::now() - start, std::chrono::seconds(3));
+  // The connection is still good for the next call.
+  EXPECT_TRUE(Info("after", &response).ok());
+}
+
+TEST_F(CallTest, CancelFromAnotherThreadEndsABlockedCall) {
+  api::InfoRequest request;
+  request.set_digest("slow");
+  Call call(connection_.get(), absl::OkStatus(), kInfo, {});
+  ASSERT_TRUE(call.Write(request, /*last=*/true));
+  std::thread canceller([&call] {
+    std::this_thread::sleep_for(milliseconds(100));
+    call.Cancel();
+  });
+  api::InfoResponse response;
+  EXPECT_FALSE(call.Read(&response));
+  EXPECT_EQ(call.Finish().code(), absl::StatusCode::kCancelled);
+  canceller.join();
+  // The server saw the cancellation (RST_STREAM) rather than running to its end.
+  for (int i = 0; i < 100 && !service_.slow_cancelled; ++i) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_TRUE(service_.slow_cancelled);
+}
+
+TEST_F(CallTest, ServerStreamBeyondTheWindowsArrivesWhole) {
+  // 40 MiB in 1 MiB messages: more than our stream (4 MiB) and connection (16 MiB) windows,
+  // so it only completes if credit goes back as the messages are read.
+  constexpr int64_t kTotal = 40 << 20;
+  api::ReadContentRequest request;
+  request.set_size(kTotal);
+  request.set_offset(1 << 20);
+  Call call(connection_.get(), absl::OkStatus(), kRead, {});
+  ASSERT_TRUE(call.Write(request, /*last=*/true));
+  api::ReadContentResponse response;
+  int64_t received = 0;
+  bool pattern_ok = true;
+  while (call.Read(&response)) {
+    EXPECT_EQ(response.offset(), received);
+    for (size_t i = 0; i < response.data().size(); i += 4099) {
+      pattern_ok &= response.data()[i] == PatternByte(received + static_cast<int64_t>(i));
+    }
+    received += static_cast<int64_t>(response.data().size());
+  }
+  EXPECT_TRUE(call.Finish().ok());
+  EXPECT_EQ(received, kTotal);
+  EXPECT_TRUE(pattern_ok);
+}
+
+TEST_F(CallTest, OneMessageLargerThanTheWindowsArrives) {
+  constexpr int64_t kSize = 15 << 20;  // one 15 MiB message against a 4 MiB stream window
+  api::ReadContentRequest request;
+  request.set_size(kSize);
+  request.set_offset(kSize);
+  Call call(connection_.get(), absl::OkStatus(), kRead, {});
+  ASSERT_TRUE(call.Write(request, /*last=*/true));
+  api::ReadContentResponse response;
+  ASSERT_TRUE(call.Read(&response)) << call.Finish();
+  EXPECT_EQ(response.data().size(), static_cast<size_t>(kSize));
+  EXPECT_EQ(response.data()[kSize - 1], PatternByte(kSize - 1));
+  EXPECT_FALSE(call.Read(&response));
+  EXPECT_TRUE(call.Finish().ok());
+}
+
+TEST_F(CallTest, BidiStreamUploadsPastThePeersWindow) {
+  // 64 MiB up in 1 MiB messages, replies read on another thread as berthctl's ingest does.
+  Call call(connection_.get(), absl::OkStatus(), kWrite, {});
+  std::vector<api::WriteContentResponse> replies;
+  std::thread reader([&] {
+    api::WriteContentResponse reply;
+    while (call.Read(&reply)) replies.push_back(reply);
+  });
+  api::WriteContentRequest request;
+  request.set_action(api::WRITE);
+  uint64_t sum = 0;
+  std::string chunk(1 << 20, '\0');
+  for (int i = 0; i < 64; ++i) {
+    for (size_t j = 0; j < chunk.size(); j += 997) chunk[j] = static_cast<char>(i + j);
+    sum = Checksum(chunk, sum);
+    request.set_data(chunk);
+    ASSERT_TRUE(call.Write(request));
+  }
+  request.Clear();
+  request.set_action(api::COMMIT);
+  ASSERT_TRUE(call.Write(request, /*last=*/true));
+  reader.join();
+  EXPECT_TRUE(call.Finish().ok());
+  ASSERT_EQ(replies.size(), 65u);
+  EXPECT_EQ(replies[63].offset(), int64_t{64} << 20);
+  EXPECT_EQ(replies.back().digest(), std::to_string(sum));
+}
+
+TEST_F(CallTest, OversizedRequestFailsBeforeSending) {
+  api::InfoRequest request;
+  request.set_digest(std::string(kMaxMessageSize + 1, 'x'));
+  api::InfoResponse response;
+  absl::Status status =
+      Unary(connection_.get(), absl::OkStatus(), kInfo, {}, request, &response);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_TRUE(Info("still-fine", &response).ok());
+}
+
+TEST_F(CallTest, ConcurrentCallsShareTheConnection) {
+  std::vector<std::thread> threads;
+  std::atomic<int> good{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        api::InfoResponse response;
+        const std::string digest = std::to_string(t) + "-" + std::to_string(i);
+        if (Info(digest, &response).ok() && response.info().digest() == digest) ++good;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(good, 8 * 40);
+}
+
+TEST_F(CallTest, ServerGoneFailsCallsAsUnavailable) {
+  api::InfoResponse response;
+  ASSERT_TRUE(Info("before", &response).ok());
+  server_->Shutdown(std::chrono::system_clock::now());
+  server_.reset();
+  absl::Status status = Info("after", &response);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+}
+
+// A bare HTTP/2 peer for what a gRPC server does not do on demand.
+class RawPeer {
+ public:
+  explicit RawPeer(int fd) : fd_(fd) {}
+  bool ReadFull(char* p, size_t n) {
+    while (n > 0) {
+      ssize_t r = read(fd_, p, n);
+      if (r <= 0) return false;
+      p += r;
+      n -= static_cast<size_t>(r);
+    }
+    return true;
+  }
+  bool Next(http2::FrameHeader& header, std::string& payload) {
+    char bytes[http2::kFrameHeaderSize];
+    if (!ReadFull(bytes, sizeof bytes)) return false;
+    header = http2::ParseFrameHeader(bytes);
+    payload.resize(header.length);
+    return ReadFull(payload.data(), payload.size());
+  }
+  void Send(uint8_t type, uint8_t flags, uint32_t stream, std::string_view payload) {
+    std::string frame;
+    http2::AppendFrame(frame, type, flags, stream, payload);
+    EXPECT_EQ(write(fd_, frame.data(), frame.size()), static_cast<ssize_t>(frame.size()));
+  }
+
+ private:
+  int fd_;
+};
+
+// The peer raises the stream window with SETTINGS while the client waits for credit. gRPC's
+// server counts the larger window only once it has the client's SETTINGS ACK, and resets a
+// stream whose DATA comes first: the ACK must precede any DATA sent under the new window.
+TEST(SettingsOrderTest, AckPrecedesDataUnderTheNewWindow) {
+  auto dir = ScopedTempDir::Create("/tmp", "berth-call-test.");
+  ASSERT_TRUE(dir.ok());
+  const std::string path = dir->path() + "/raw.sock";
+  UniqueFd listener(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  ASSERT_EQ(bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener.get(), 1), 0);
+  std::string order;  // after the SETTINGS went out: 'A' for the ACK, 'D' per DATA frame
+  std::thread peer([&order, &listener] {
+    UniqueFd fd(accept(listener.get(), nullptr, nullptr));
+    RawPeer raw(fd.get());
+    char preface[24];
+    ASSERT_TRUE(raw.ReadFull(preface, sizeof preface));
+    raw.Send(http2::kSettings, 0, 0, {});
+    http2::FrameHeader header;
+    std::string payload;
+    int64_t data = 0;
+    bool raised = false;
+    while (raw.Next(header, payload)) {
+      if (raised && header.type == http2::kSettings && (header.flags & http2::kAck)) order += 'A';
+      if (header.type != http2::kData) continue;
+      data += header.length;
+      if (raised) order += 'D';
+      if (!raised && data == http2::kDefaultWindow) {
+        // The client is out of credit: open the connection window, then the stream's.
+        std::string increment;
+        http2::AppendBe32(increment, 1 << 20);
+        raw.Send(http2::kWindowUpdate, 0, 0, increment);
+        std::string setting = {0, static_cast<char>(http2::kInitialWindowSize)};
+        http2::AppendBe32(setting, 1 << 20);
+        raw.Send(http2::kSettings, 0, 0, setting);
+        raised = true;
+      }
+      if (header.flags & http2::kEndStream) break;
+    }
+    std::string block;
+    http2::HpackEncode({{":status", "200"}, {"content-type", "application/grpc"}}, block);
+    raw.Send(http2::kHeaders, http2::kEndHeaders, header.stream, block);
+    block.clear();
+    http2::HpackEncode({{"grpc-status", "0"}}, block);
+    raw.Send(http2::kHeaders, http2::kEndHeaders | http2::kEndStream, header.stream, block);
+  });
+  auto connection = http2::Connection::Dial(path);
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  api::WriteContentRequest request;
+  request.set_data(std::string(200 << 10, 'x'));  // three times the default window
+  Call call(connection->get(), absl::OkStatus(), kWrite, {});
+  EXPECT_TRUE(call.Write(request, /*last=*/true));
+  EXPECT_TRUE(call.Finish().ok()) << call.Finish();
+  peer.join();
+  ASSERT_FALSE(order.empty());
+  EXPECT_EQ(order[0], 'A') << order;
+  EXPECT_NE(order.find('D'), std::string::npos) << order;
+}
+
+TEST(DialTest, MissingSocketIsUnavailable) {
+  auto connection = http2::Connection::Dial("/nonexistent/berth-call-test/none.sock");
+  ASSERT_FALSE(connection.ok());
+  EXPECT_EQ(connection.status().code(), absl::StatusCode::kUnavailable);
+  api::InfoRequest request;
+  api::InfoResponse response;
+  absl::Status status = Unary(nullptr, connection.status(), kInfo, {}, request, &response);
+  EXPECT_EQ(status, connection.status());
+}
+
+TEST(CallFormatTest, TimeoutHeaderRoundsUpAndFitsEightDigits) {
+  const auto now = http2::Clock::now();
+  EXPECT_EQ(TimeoutHeader(now + std::chrono::seconds(30), now), "30000m");
+  EXPECT_EQ(TimeoutHeader(now + std::chrono::microseconds(1500), now), "2m");
+  EXPECT_EQ(TimeoutHeader(now - std::chrono::seconds(1), now), "1m");
+  EXPECT_EQ(TimeoutHeader(now + std::chrono::hours(24 * 365), now), "31536000S");
+}
+
+TEST(CallFormatTest, PercentDecodeUndoesGrpcMessageEncoding) {
+  EXPECT_EQ(PercentDecode("100%25 gone %C3%BC"), "100% gone \xc3\xbc");
+  EXPECT_EQ(PercentDecode("bad %zz and %4"), "bad %zz and %4");
+}
+
+}  // namespace
+}  // namespace berth::ctl::rpc
