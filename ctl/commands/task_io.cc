@@ -109,34 +109,38 @@ bool TaskIO::Cancelled() const { return !cancel_write_.valid(); }
 void TaskIO::StartCopy(std::function<void()> on_stdin_eof) {
   {
     std::lock_guard<std::mutex> lock(outputs_mu_);
-    open_outputs_ = stderr_fd_.valid() ? 2 : 1;
+    outputs_ended_ = false;
   }
-  threads_.emplace_back([this] { CopyOut(stdout_fd_.get(), STDOUT_FILENO); });
-  if (stderr_fd_.valid()) {
-    threads_.emplace_back([this] { CopyOut(stderr_fd_.get(), STDERR_FILENO); });
-  }
+  threads_.emplace_back([this] { CopyOutputs(); });
   if (stdin_fd_.valid()) {
     threads_.emplace_back([this, on_stdin_eof] { CopyIn(on_stdin_eof); });
   }
 }
 
-void TaskIO::CopyOut(int from, int to) {
+void TaskIO::CopyOutputs() {
+  // One thread for both streams: a thread costs more than a run's whole output.
+  struct Output {
+    int from, to;
+  } outputs[2] = {{stdout_fd_.get(), STDOUT_FILENO}, {stderr_fd_.get(), STDERR_FILENO}};
   char buffer[32 * 1024];
-  while (true) {
-    struct pollfd fds[2] = {{from, POLLIN, 0}, {cancel_read_.get(), POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0 && errno != EINTR) break;
-    if (fds[0].revents != 0) {
-      ssize_t n = read(from, buffer, sizeof(buffer));
-      if (n > 0) {
-        if (!WriteAll(to, buffer, static_cast<size_t>(n))) break;
-        continue;
-      }
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;  // writer gone
+  while (outputs[0].from >= 0 || outputs[1].from >= 0) {
+    // poll ignores negative fds: a stream that ended (or was never there) drops out.
+    struct pollfd fds[3] = {{outputs[0].from, POLLIN, 0},
+                            {outputs[1].from, POLLIN, 0},
+                            {cancel_read_.get(), POLLIN, 0}};
+    if (poll(fds, 3, -1) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].revents == 0) continue;
+      ssize_t n = read(outputs[i].from, buffer, sizeof(buffer));
+      if (n > 0 && WriteAll(outputs[i].to, buffer, static_cast<size_t>(n))) continue;
+      // The writer is gone (0), ours failed (n > 0 not all written), or a real read error.
+      if (n >= 0 || (errno != EAGAIN && errno != EINTR)) outputs[i].from = -1;
     }
-    if (fds[1].revents != 0) break;
+    if (fds[2].revents != 0) break;
   }
   std::lock_guard<std::mutex> lock(outputs_mu_);
-  if (--open_outputs_ == 0) outputs_done_.notify_all();
+  outputs_ended_ = true;
+  outputs_done_.notify_all();
 }
 
 void TaskIO::CopyIn(std::function<void()> on_stdin_eof) {
@@ -170,7 +174,7 @@ void TaskIO::CopyIn(std::function<void()> on_stdin_eof) {
 void TaskIO::Finish(std::chrono::milliseconds drain) {
   {
     std::unique_lock<std::mutex> lock(outputs_mu_);
-    outputs_done_.wait_for(lock, drain, [this] { return open_outputs_ == 0; });
+    outputs_done_.wait_for(lock, drain, [this] { return outputs_ended_; });
   }
   cancel_write_.Reset();  // wakes every poll with POLLHUP on the read end
   for (std::thread& thread : threads_) {

@@ -58,7 +58,8 @@ class TaskIO {
  private:
   TaskIO() = default;
   absl::Status Open(bool with_stdin);
-  void CopyOut(int from, int to);
+  // Copies stdout and stderr FIFOs to fds 1 and 2 until both writers are gone or Finish.
+  void CopyOutputs();
   void CopyIn(std::function<void()> on_stdin_eof);
   bool Cancelled() const;
 
@@ -66,11 +67,11 @@ class TaskIO {
   std::string stdin_path_, stdout_path_, stderr_path_;
   UniqueFd stdin_fd_, stdout_fd_, stderr_fd_;
   UniqueFd cancel_read_, cancel_write_;  // a pipe: closing the write end wakes every poll
-  // Output copies still running; Finish waits on the condition (not a poll: the end of a
+  // Whether the output copy ended; Finish waits on the condition (not a poll: the end of a
   // short task's output is on every `run`'s critical path).
   std::mutex outputs_mu_;
   std::condition_variable outputs_done_;
-  int open_outputs_ = 0;
+  bool outputs_ended_ = true;
   std::vector<std::thread> threads_;
 };
 

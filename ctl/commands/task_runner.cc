@@ -2,7 +2,6 @@
 
 #include <signal.h>
 
-#include <future>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -17,32 +16,27 @@ namespace {
 
 namespace snapshots_api = containerd::services::snapshots::v1;
 
-// Tasks.Wait on its own thread, cancellable (a failed Start leaves nothing to wait for): the
-// call is made here, so the destructor can Cancel it, and exchanged on the thread.
+// Tasks.Wait, sent before the task starts (so no exit can come first) and received when the
+// session ends; no thread of its own. Dropped unreceived (a failed Start), the call is
+// cancelled.
 class Waiter {
  public:
   Waiter(Client& client, const std::string& id, const std::string& exec_id)
-      : call_(client.Stream(methods::kTasksWait, client.LongOptions())) {
-    request_.set_container_id(id);
-    request_.set_exec_id(exec_id);
-    result_ = std::async(std::launch::async, [this, &client]() -> absl::StatusOr<uint32_t> {
-      RETURN_IF_ERROR(client.Explain(call_->Exchange(request_, &response_)));
-      return response_.exit_status();
-    });
+      : client_(client), call_(client.Stream(methods::kTasksWait, client.LongOptions())) {
+    tasks_api::WaitRequest request;
+    request.set_container_id(id);
+    request.set_exec_id(exec_id);
+    (void)call_->Write(request, /*last=*/true);  // a failure shows in Get
   }
-  ~Waiter() {
-    if (result_.valid()) {
-      call_->Cancel();
-      result_.wait();
-    }
+  absl::StatusOr<uint32_t> Get() {
+    tasks_api::WaitResponse response;
+    RETURN_IF_ERROR(client_.Explain(call_->Receive(&response)));
+    return response.exit_status();
   }
-  absl::StatusOr<uint32_t> Get() { return result_.get(); }
 
  private:
+  Client& client_;
   std::unique_ptr<rpc::Call> call_;  // Tasks.Wait
-  tasks_api::WaitRequest request_;
-  tasks_api::WaitResponse response_;
-  std::future<absl::StatusOr<uint32_t>> result_;
 };
 
 void Resize(Client& client, const Session& session) {

@@ -252,9 +252,7 @@ absl::Status Call::StatusFromTrailers(const StreamState& state) const {
                       message == nullptr ? "" : PercentDecode(*message));
 }
 
-absl::Status Call::Exchange(const google::protobuf::MessageLite& request,
-                            google::protobuf::MessageLite* response) {
-  if (!Write(request, /*last=*/true)) return Finish();
+absl::Status Call::Receive(google::protobuf::MessageLite* response) {
   const bool got = Read(response);
   absl::Status status = Finish();
   if (status.ok() && !got) return absl::InternalError("the daemon sent no response message");
@@ -266,7 +264,8 @@ absl::Status Unary(http2::Connection* connection, const absl::Status& dial_error
                    const google::protobuf::MessageLite& request,
                    google::protobuf::MessageLite* response) {
   Call call(connection, dial_error, path, options);
-  return call.Exchange(request, response);
+  if (!call.Write(request, /*last=*/true)) return call.Finish();
+  return call.Receive(response);
 }
 
 }  // namespace berth::ctl::rpc

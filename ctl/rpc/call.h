@@ -55,10 +55,10 @@ class Call {
   absl::Status Finish();
   // Cancels the call from any thread: a blocked Read or Write returns false.
   void Cancel();
-  // A unary call made on this object: writes `request`, reads the one response, finishes.
-  // For callers that need Cancel from another thread; otherwise see Unary below.
-  absl::Status Exchange(const google::protobuf::MessageLite& request,
-                        google::protobuf::MessageLite* response);
+  // The end of a unary call whose request went out with Write(request, /*last=*/true): reads
+  // the one response and finishes. A call can be sent early and received later this way
+  // (berthctl sends Tasks.Wait before Tasks.Start); otherwise see Unary below.
+  absl::Status Receive(google::protobuf::MessageLite* response);
 
  private:
   // Opens the stream with the first bytes, or sends more on it.

@@ -133,8 +133,9 @@ class Connection {
   std::string block_;             // a header block split over CONTINUATION frames
   uint32_t block_stream_ = 0;
   bool block_end_stream_ = false;
-  std::string in_;                // bytes read, not yet parsed
+  std::string in_;                // read buffer: [in_pos_, in_end_) not parsed yet
   size_t in_pos_ = 0;
+  size_t in_end_ = 0;
 };
 
 template <class Ready>

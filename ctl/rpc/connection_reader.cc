@@ -60,24 +60,24 @@ void Connection::FailAll(const absl::Status& why) {
 }
 
 absl::Status Connection::ReadFrame() {
-  // Everything a frame needs, then the frame; reads are as large as the socket offers.
+  // Everything a frame needs, then the frame; reads are as large as the socket offers. The
+  // buffer only grows (to the largest frame seen): no allocating or zeroing per read.
   auto fill = [this](size_t want) -> absl::Status {
-    while (in_.size() - in_pos_ < want) {
+    while (in_end_ - in_pos_ < want) {
       if (in_pos_ > 0) {
-        in_.erase(0, in_pos_);
+        std::memmove(in_.data(), in_.data() + in_pos_, in_end_ - in_pos_);
+        in_end_ -= in_pos_;
         in_pos_ = 0;
       }
-      const size_t old = in_.size();
-      in_.resize(std::max<size_t>(old + 65536, want));
-      ssize_t n = read(fd_.get(), in_.data() + old, in_.size() - old);
-      if (n < 0 && errno == EINTR) n = 0;
+      if (in_.size() < std::max<size_t>(want, 65536)) in_.resize(std::max<size_t>(want, 65536));
+      ssize_t n = read(fd_.get(), in_.data() + in_end_, in_.size() - in_end_);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        in_.resize(old);
         return absl::UnavailableError(
             n == 0 ? "the daemon closed the connection"
                    : absl::StrCat("read from the daemon: ", strerror(errno)));
       }
-      in_.resize(old + static_cast<size_t>(n));
+      in_end_ += static_cast<size_t>(n);
     }
     return absl::OkStatus();
   };
