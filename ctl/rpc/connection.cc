@@ -36,6 +36,12 @@ std::string Preface() {
   return out;
 }
 
+// Nothing more may be sent on the stream: it failed, we ended our side, or the daemon has
+// answered in full.
+bool Ended(const StreamState& state) {
+  return !state.error.ok() || state.local_closed || state.remote_closed;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Dial(const std::string& socket_path) {
@@ -120,9 +126,11 @@ absl::Status Connection::Send(uint32_t id, std::string_view data, bool end_strea
     std::vector<iovec> iov;
     {
       std::unique_lock<std::mutex> lock(mu_);
+      // Credit, or a reason to stop: a daemon that has answered (or reset the stream) will
+      // grant no more, and its status is what Finish reports.
       auto credit = [&] {
         auto it = streams_.find(id);
-        if (it == streams_.end() || !it->second.error.ok()) return true;
+        if (it == streams_.end() || Ended(it->second)) return true;
         return data.empty() || std::min(send_window_, it->second.send_window) > 0;
       };
       if (deadline.has_value()) {
@@ -136,6 +144,7 @@ absl::Status Connection::Send(uint32_t id, std::string_view data, bool end_strea
       if (it == streams_.end()) return absl::CancelledError("the call is closed");
       StreamState& state = it->second;
       if (!state.error.ok()) return state.error;
+      if (Ended(state)) return absl::FailedPreconditionError("the daemon ended the call");
       int64_t room = data.empty() ? 0 : std::min(send_window_, state.send_window);
       do {
         const size_t n = std::min<size_t>({data.size(), static_cast<size_t>(room),

@@ -42,7 +42,8 @@ char PatternByte(int64_t i) { return static_cast<char>(i % 251); }
 //          sleeps until cancelled (or 5 s); anything else comes back with the namespace header
 //          in labels["ns"] and the digest's length as size.
 //   Read:  streams `size` pattern bytes in messages of `offset` bytes.
-//   Write: answers every WRITE with the bytes so far and COMMIT with a checksum of them all.
+//   Write: answers every WRITE with the bytes so far and COMMIT with a checksum of them all;
+//          ref "refuse" ends the call with FailedPrecondition at its first message.
 class TestContent final : public api::Content::Service {
  public:
   std::atomic<bool> slow_cancelled{false};
@@ -91,6 +92,9 @@ class TestContent final : public api::Content::Service {
     int64_t total = 0;
     uint64_t sum = 0;
     while (stream->Read(&request)) {
+      if (request.ref() == "refuse") {
+        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "refused mid-upload");
+      }
       for (char c : request.data()) sum = sum * 31 + static_cast<unsigned char>(c);
       total += static_cast<int64_t>(request.data().size());
       api::WriteContentResponse response;
@@ -275,6 +279,21 @@ TEST_F(CallTest, BidiStreamUploadsPastThePeersWindow) {
   ASSERT_EQ(replies.size(), 65u);
   EXPECT_EQ(replies[63].offset(), int64_t{64} << 20);
   EXPECT_EQ(replies.back().digest(), std::to_string(sum));
+}
+
+TEST_F(CallTest, DaemonEndingAnUploadStopsTheWriter) {
+  // The server answers after the first message while we still have 64 MiB to send: Write
+  // must give up (not wait for credit that never comes) and Finish must say why.
+  Call call(connection_.get(), absl::OkStatus(), kWrite, {});
+  api::WriteContentRequest request;
+  request.set_ref("refuse");
+  request.set_data(std::string(1 << 20, 'x'));
+  int written = 0;
+  while (written < 64 && call.Write(request)) ++written;
+  EXPECT_LT(written, 64);
+  absl::Status status = call.Finish();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_EQ(status.message(), "refused mid-upload");
 }
 
 TEST_F(CallTest, OversizedRequestFailsBeforeSending) {
