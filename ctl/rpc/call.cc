@@ -135,6 +135,7 @@ bool Call::Send(std::string_view data, bool last) {
     std::lock_guard<std::mutex> lock(mu_);  // one opener when Read and Write race to start
     id = id_.load();
     if (id == 0) {
+      if (cancelled_) return Fail(absl::CancelledError("cancelled"));
       absl::StatusOr<uint32_t> opened = connection_->Open(headers_, data, last);
       if (!opened.ok()) return Fail(opened.status());
       id = *opened;
