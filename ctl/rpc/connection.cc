@@ -14,8 +14,6 @@
 namespace berth::ctl::http2 {
 namespace {
 
-constexpr uint32_t kOurMaxHeaderList = 1 << 20;
-
 void AppendSetting(std::string& out, uint16_t id, uint32_t value) {
   out += static_cast<char>(id >> 8);
   out += static_cast<char>(id);
@@ -27,7 +25,8 @@ std::string Preface() {
   AppendSetting(settings, kEnablePush, 0);
   AppendSetting(settings, kInitialWindowSize, kStreamWindow);
   AppendSetting(settings, kMaxFrameSize, kOurMaxFrame);
-  AppendSetting(settings, kMaxHeaderListSize, kOurMaxHeaderList);
+  // What HpackDecoder enforces (decoder_ keeps its default cap).
+  AppendSetting(settings, kMaxHeaderListSize, kDefaultMaxHeaderListSize);
   std::string out(kClientPreface);
   AppendFrame(out, kSettings, 0, 0, settings);
   std::string increment;

@@ -103,6 +103,8 @@ class Connection {
   absl::Status OnPing(uint8_t flags, std::string_view payload);
   absl::Status OnGoaway(std::string_view payload);
   absl::Status OnWindowUpdate(uint32_t id, std::string_view payload);
+  // Ends one stream for the daemon's protocol error (mu_ held); the connection goes on.
+  void StreamError(StreamState& state, std::string_view what);
   void FailAll(const absl::Status& why);
 
   // --- writing (any thread; callers hold no lock or only mu_, never write_mu_ then mu_)

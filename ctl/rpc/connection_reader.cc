@@ -50,6 +50,12 @@ void Connection::ReadLoop() {
   FailAll(status);
 }
 
+void Connection::StreamError(StreamState& state, std::string_view what) {
+  state.error = ProtocolError(what);
+  state.remote_closed = true;  // nothing more from the daemon counts for this call
+  changed_.notify_all();
+}
+
 void Connection::FailAll(const absl::Status& why) {
   std::lock_guard<std::mutex> lock(mu_);
   if (failed_.ok()) failed_ = why;
@@ -135,11 +141,15 @@ absl::Status Connection::OnData(uint32_t id, uint8_t flags, std::string_view pay
     auto it = streams_.find(id);
     // Padding, and data for a stream we no longer track, is credit straight back.
     conn_unacked_ += frame_size - static_cast<int64_t>(payload.size());
-    if (it == streams_.end() || !it->second.error.ok()) {
+    if (it == streams_.end() || !it->second.error.ok() || it->second.remote_closed) {
+      // A stream we dropped, failed, or one the daemon already ended (RFC 9113 5.1: a stream
+      // error at most, never the connection's): the bytes only count as credit.
       conn_unacked_ += static_cast<int64_t>(payload.size());
+    } else if (!it->second.got_headers) {
+      conn_unacked_ += static_cast<int64_t>(payload.size());
+      StreamError(it->second, "response DATA before its HEADERS");
     } else {
       StreamState& state = it->second;
-      if (!state.got_headers || state.remote_closed) return ProtocolError("DATA out of order");
       if (static_cast<int64_t>(state.data.size() + payload.size()) > kStreamWindow) {
         return ProtocolError("DATA beyond the stream's window");
       }
@@ -178,12 +188,17 @@ absl::Status Connection::OnHeaderBlock(uint32_t id, bool end_stream, std::string
   auto it = streams_.find(id);
   if (it == streams_.end()) return absl::OkStatus();
   StreamState& state = it->second;
-  if (state.remote_closed) return ProtocolError("HEADERS after the end of the stream");
+  // After the end of the stream the call's outcome is settled; more HEADERS change nothing
+  // (gRPC's server can put its initial headers behind the trailers-only answer of a call
+  // whose deadline passed).
+  if (state.remote_closed || !state.error.ok()) return absl::OkStatus();
   if (!state.got_headers) {
     state.headers = std::move(fields);
     state.got_headers = true;
+  } else if (!end_stream) {
+    StreamError(state, "trailers without END_STREAM");
+    return absl::OkStatus();
   } else {
-    if (!end_stream) return ProtocolError("trailers without END_STREAM");
     state.trailers = std::move(fields);
   }
   if (end_stream) state.remote_closed = true;

@@ -422,6 +422,63 @@ TEST(SettingsOrderTest, AckPrecedesDataUnderTheNewWindow) {
   EXPECT_NE(order.find('D'), std::string::npos) << order;
 }
 
+// Frames after a stream's END_STREAM are at most that stream's error (RFC 9113 5.1): the
+// answer already received stands and the connection carries the next call.
+TEST(StreamStateTest, FramesAfterTheEndOfAStreamDoNotBreakTheConnection) {
+  auto dir = ScopedTempDir::Create("/tmp", "berth-call-test.");
+  ASSERT_TRUE(dir.ok());
+  const std::string path = dir->path() + "/raw.sock";
+  UniqueFd listener(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  ASSERT_EQ(bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener.get(), 1), 0);
+  std::thread peer([&listener] {
+    UniqueFd fd(accept(listener.get(), nullptr, nullptr));
+    RawPeer raw(fd.get());
+    char preface[24];
+    ASSERT_TRUE(raw.ReadFull(preface, sizeof preface));
+    raw.Send(http2::kSettings, 0, 0, {});
+    http2::FrameHeader header;
+    std::string payload;
+    int answered = 0;
+    while (answered < 2 && raw.Next(header, payload)) {
+      if (!(header.type == http2::kData && (header.flags & http2::kEndStream))) continue;
+      std::string block;
+      std::string status = answered == 0 ? "5" : "0";
+      http2::HpackEncode({{":status", "200"},
+                          {"content-type", "application/grpc"},
+                          {"grpc-status", status},
+                          {"grpc-message", "first"}},
+                         block);
+      raw.Send(http2::kHeaders, http2::kEndHeaders | http2::kEndStream, header.stream, block);
+      if (answered == 0) {
+        // A late HEADERS and DATA on the stream that just ended.
+        block.clear();
+        http2::HpackEncode({{":status", "200"}}, block);
+        raw.Send(http2::kHeaders, http2::kEndHeaders, header.stream, block);
+        raw.Send(http2::kData, 0, header.stream, std::string(5, '\0'));
+      }
+      ++answered;
+    }
+  });
+  auto connection = http2::Connection::Dial(path);
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  api::InfoRequest request;
+  api::InfoResponse response;
+  absl::Status first =
+      Unary(connection->get(), absl::OkStatus(), kInfo, {}, request, &response);
+  EXPECT_EQ(first.code(), absl::StatusCode::kNotFound) << first;
+  EXPECT_EQ(first.message(), "first");
+  absl::Status second =
+      Unary(connection->get(), absl::OkStatus(), kInfo, {}, request, &response);
+  // Trailers-only OK without a message: the call fails for want of a response, not the link.
+  EXPECT_EQ(second.code(), absl::StatusCode::kInternal) << second;
+  EXPECT_EQ(second.message(), "the daemon sent no response message");
+  peer.join();
+}
+
 TEST(DialTest, MissingSocketIsUnavailable) {
   auto connection = http2::Connection::Dial("/nonexistent/berth-call-test/none.sock");
   ASSERT_FALSE(connection.ok());
