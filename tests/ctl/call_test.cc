@@ -351,6 +351,13 @@ class RawPeer {
     payload.resize(header.length);
     return ReadFull(payload.data(), payload.size());
   }
+  // Reads the client's preface and answers with empty SETTINGS.
+  bool Handshake() {
+    char preface[24];
+    if (!ReadFull(preface, sizeof preface)) return false;
+    Send(http2::kSettings, 0, 0, {});
+    return true;
+  }
   void Send(uint8_t type, uint8_t flags, uint32_t stream, std::string_view payload) {
     std::string frame;
     http2::AppendFrame(frame, type, flags, stream, payload);
@@ -361,26 +368,38 @@ class RawPeer {
   int fd_;
 };
 
+// A unix socket in a temp dir for one RawPeer.
+struct RawListener {
+  std::unique_ptr<ScopedTempDir> dir;
+  std::string path;
+  UniqueFd fd;
+
+  bool Listen() {
+    auto made = ScopedTempDir::Create("/tmp", "berth-call-test.");
+    if (!made.ok()) return false;
+    dir = std::make_unique<ScopedTempDir>(std::move(*made));
+    path = dir->path() + "/raw.sock";
+    fd.Reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    return bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+           listen(fd.get(), 1) == 0;
+  }
+  UniqueFd Accept() { return UniqueFd(accept(fd.get(), nullptr, nullptr)); }
+};
+
 // The peer raises the stream window with SETTINGS while the client waits for credit. gRPC's
 // server counts the larger window only once it has the client's SETTINGS ACK, and resets a
 // stream whose DATA comes first: the ACK must precede any DATA sent under the new window.
 TEST(SettingsOrderTest, AckPrecedesDataUnderTheNewWindow) {
-  auto dir = ScopedTempDir::Create("/tmp", "berth-call-test.");
-  ASSERT_TRUE(dir.ok());
-  const std::string path = dir->path() + "/raw.sock";
-  UniqueFd listener(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  ASSERT_EQ(bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(listener.get(), 1), 0);
+  RawListener listener;
+  ASSERT_TRUE(listener.Listen());
   std::string order;  // after the SETTINGS went out: 'A' for the ACK, 'D' per DATA frame
   std::thread peer([&order, &listener] {
-    UniqueFd fd(accept(listener.get(), nullptr, nullptr));
+    UniqueFd fd = listener.Accept();
     RawPeer raw(fd.get());
-    char preface[24];
-    ASSERT_TRUE(raw.ReadFull(preface, sizeof preface));
-    raw.Send(http2::kSettings, 0, 0, {});
+    ASSERT_TRUE(raw.Handshake());
     http2::FrameHeader header;
     std::string payload;
     int64_t data = 0;
@@ -409,7 +428,7 @@ TEST(SettingsOrderTest, AckPrecedesDataUnderTheNewWindow) {
     http2::HpackEncode({{"grpc-status", "0"}}, block);
     raw.Send(http2::kHeaders, http2::kEndHeaders | http2::kEndStream, header.stream, block);
   });
-  auto connection = http2::Connection::Dial(path);
+  auto connection = http2::Connection::Dial(listener.path);
   ASSERT_TRUE(connection.ok()) << connection.status();
   api::WriteContentRequest request;
   request.set_data(std::string(200 << 10, 'x'));  // three times the default window
@@ -425,21 +444,12 @@ TEST(SettingsOrderTest, AckPrecedesDataUnderTheNewWindow) {
 // Frames after a stream's END_STREAM are at most that stream's error (RFC 9113 5.1): the
 // answer already received stands and the connection carries the next call.
 TEST(StreamStateTest, FramesAfterTheEndOfAStreamDoNotBreakTheConnection) {
-  auto dir = ScopedTempDir::Create("/tmp", "berth-call-test.");
-  ASSERT_TRUE(dir.ok());
-  const std::string path = dir->path() + "/raw.sock";
-  UniqueFd listener(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  ASSERT_EQ(bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(listener.get(), 1), 0);
+  RawListener listener;
+  ASSERT_TRUE(listener.Listen());
   std::thread peer([&listener] {
-    UniqueFd fd(accept(listener.get(), nullptr, nullptr));
+    UniqueFd fd = listener.Accept();
     RawPeer raw(fd.get());
-    char preface[24];
-    ASSERT_TRUE(raw.ReadFull(preface, sizeof preface));
-    raw.Send(http2::kSettings, 0, 0, {});
+    ASSERT_TRUE(raw.Handshake());
     http2::FrameHeader header;
     std::string payload;
     int answered = 0;
@@ -463,7 +473,7 @@ TEST(StreamStateTest, FramesAfterTheEndOfAStreamDoNotBreakTheConnection) {
       ++answered;
     }
   });
-  auto connection = http2::Connection::Dial(path);
+  auto connection = http2::Connection::Dial(listener.path);
   ASSERT_TRUE(connection.ok()) << connection.status();
   api::InfoRequest request;
   api::InfoResponse response;
