@@ -271,7 +271,10 @@ absl::Status Connection::WriteVec(const iovec* iov, int count) {
     message.msg_iovlen = std::min<size_t>(rest.size() - first, 1024);
     ssize_t n = sendmsg(fd_.get(), &message, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return absl::UnavailableError(absl::StrCat("write: ", strerror(errno)));
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+      return absl::UnavailableError("the daemon closed the connection");
+    }
+    if (n < 0) return absl::UnavailableError(absl::StrCat("send to the daemon: ", strerror(errno)));
     auto left = static_cast<size_t>(n);
     while (first < rest.size() && left >= rest[first].iov_len) left -= rest[first++].iov_len;
     if (first < rest.size()) {
