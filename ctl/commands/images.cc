@@ -164,10 +164,7 @@ absl::Status LoadCommand(Client& client, const LoadOptions& options) {
   }
   stream->WritesDone();
   archive_api::ImportResponse response;
-  const bool got = stream->Read(&response);
-  absl::Status status = client.Explain(stream->Finish());
-  if (!status.ok()) return status;
-  if (!got) return absl::InternalError("the daemon sent no response message");
+  RETURN_IF_ERROR(client.Explain(stream->Receive(&response)));
   json out = json::array();
   for (const auto& image : response.images()) {
     if (client.options().format != "json") std::cout << "Loaded image: " << image.name() << "\n";
