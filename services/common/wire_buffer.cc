@@ -36,7 +36,7 @@ void WireBuffer::AppendRaw(absl::string_view bytes) {
   while (!bytes.empty()) {
     if (chunks_.empty() || chunks_.back()->size() == chunks_.back()->capacity()) {
       chunks_.push_back(std::make_unique<std::string>());
-      chunks_.back()->reserve(std::max(kChunkSize, bytes.size()));
+      chunks_.back()->reserve(std::max(chunk_size_, bytes.size()));
     }
     std::string& chunk = *chunks_.back();
     size_t take = std::min(bytes.size(), chunk.capacity() - chunk.size());

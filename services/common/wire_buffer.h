@@ -25,6 +25,10 @@ namespace berth::services {
 
 class WireBuffer {
  public:
+  static constexpr size_t kDefaultChunkSize = 256 << 10;
+  // `chunk_size`: how much each allocation holds. A response of one known record (a Get) asks
+  // for just its size rather than a List's 256 KiB.
+  explicit WireBuffer(size_t chunk_size = kDefaultChunkSize) : chunk_size_(chunk_size) {}
   // Appends a length-delimited field (bytes, string or embedded message) numbered `field`.
   void AppendBytesField(uint32_t field, absl::string_view bytes);
   size_t size() const { return size_; }
@@ -36,10 +40,10 @@ class WireBuffer {
   std::vector<grpc::ByteBuffer> FinishMessages() &&;
 
  private:
-  static constexpr size_t kChunkSize = 256 << 10;
   void AppendRaw(absl::string_view bytes);
   std::vector<grpc::Slice> ReleaseChunks();
 
+  size_t chunk_size_;
   std::vector<std::unique_ptr<std::string>> chunks_;
   size_t size_ = 0;
   std::vector<size_t> message_ends_;

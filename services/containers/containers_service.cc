@@ -43,12 +43,16 @@ class ContainersService final
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
                                 const grpc::ByteBuffer* raw_request,
                                 grpc::ByteBuffer* raw_response) override {
-    return RawUnary<api::GetContainerRequest, api::GetContainerResponse>(
+    // The stored record goes out as it is, like List's (wire_buffer.h), in a buffer of its size.
+    return RawUnaryBytes<api::GetContainerRequest>(
         context, raw_request, raw_response,
-        [&](const api::GetContainerRequest& request, api::GetContainerResponse& response) {
+        [&](const api::GetContainerRequest& request, grpc::ByteBuffer& response) {
           return ToGrpc([&]() -> absl::Status {
             ASSIGN_OR_RETURN(std::string ns, RequireNamespace(*context));
-            ASSIGN_OR_RETURN(*response.mutable_container(), store_.Get(ns, request.id()));
+            ASSIGN_OR_RETURN(std::string record, store_.GetRecord(ns, request.id()));
+            WireBuffer wire(record.size() + 16);  // + the field's tag and length
+            wire.AppendBytesField(api::GetContainerResponse::kContainerFieldNumber, record);
+            response = std::move(wire).Finish();
             return absl::OkStatus();
           }());
         });

@@ -76,13 +76,21 @@ absl::Status ValidateContainer(const Container& container) {
 }
 
 absl::StatusOr<Container> ContainerStore::Get(const std::string& ns, const std::string& id) {
-  RETURN_IF_ERROR(Annotate(ValidateIdentifier(id), "container.ID"));
+  ASSIGN_OR_RETURN(std::string record, GetRecord(ns, id));
   Container container;
-  RETURN_IF_ERROR(db_.View([&](Txn& txn) -> absl::Status {
-    ASSIGN_OR_RETURN(bool found, ReadRecord(txn, ContainerKey(ns, id), container));
-    return found ? absl::OkStatus() : ContainerNotFound(ns, id);
-  }));
+  if (!container.ParseFromString(record)) return CorruptRecord(ContainerKey(ns, id));
   return container;
+}
+
+absl::StatusOr<std::string> ContainerStore::GetRecord(const std::string& ns,
+                                                      const std::string& id) {
+  RETURN_IF_ERROR(Annotate(ValidateIdentifier(id), "container.ID"));
+  std::optional<std::string> record;
+  RETURN_IF_ERROR(db_.View([&](Txn& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(record, txn.Get(ContainerKey(ns, id)));
+    return record.has_value() ? absl::OkStatus() : ContainerNotFound(ns, id);
+  }));
+  return std::move(*record);
 }
 
 absl::Status ContainerStore::Scan(

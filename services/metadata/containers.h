@@ -23,6 +23,9 @@ class ContainerStore {
 
   // NotFound if `id` is not in `ns`.
   absl::StatusOr<Container> Get(const std::string& ns, const std::string& id);
+  // The same record as its stored wire bytes (a serialized Container), for a response that
+  // passes it through unparsed.
+  absl::StatusOr<std::string> GetRecord(const std::string& ns, const std::string& id);
   // Every container of `ns` for which `match` is true, in id order.
   absl::StatusOr<std::vector<Container>> List(
       const std::string& ns, const std::function<bool(const Container&)>& match);
