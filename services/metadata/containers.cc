@@ -1,5 +1,7 @@
 #include "services/metadata/containers.h"
 
+#include <optional>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "plugins/base/identifiers.h"
