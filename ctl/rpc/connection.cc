@@ -67,62 +67,71 @@ absl::StatusOr<uint32_t> Connection::Open(const std::vector<Header>& headers,
                                           std::string_view& data, bool end_stream) {
   std::string block;
   HpackEncode(headers, block);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!failed_.ok()) return failed_;
-  if (next_id_ > goaway_last_id_ || next_id_ > 0x7fffffff) {
-    return absl::UnavailableError("the daemon is closing the connection");
+  // Stream ids must reach the wire in order (RFC 9113 5.1.1): an id is taken and its HEADERS
+  // written under write_mu_, while mu_ (which the reader needs) is held only to take it.
+  std::lock_guard<std::mutex> writing(write_mu_);
+  uint32_t id = 0;
+  std::string frames;  // HEADERS, then CONTINUATION for what does not fit one frame
+  DataFrames first;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failed_.ok()) return failed_;
+    if (next_id_ > goaway_last_id_ || next_id_ > 0x7fffffff) {
+      return absl::UnavailableError("the daemon is closing the connection");
+    }
+    id = next_id_;
+    next_id_ += 2;
+    StreamState& state = streams_[id];
+    state.send_window = peer_initial_window_;
+    size_t offset = 0;
+    do {
+      const size_t n = std::min<size_t>(block.size() - offset, peer_max_frame_);
+      uint8_t flags = offset + n == block.size() ? kEndHeaders : 0;
+      if (offset == 0 && end_stream && data.empty()) flags |= kEndStream;
+      AppendFrame(frames, offset == 0 ? kHeaders : kContinuation, flags, id,
+                  std::string_view(block).substr(offset, n));
+      offset += n;
+    } while (offset < block.size());
+    if (data.empty()) {
+      state.local_closed = end_stream;
+    } else {
+      data = FrameData(state, id, data, end_stream, first);
+    }
   }
-  const uint32_t id = next_id_;
-  next_id_ += 2;
-  StreamState& state = streams_[id];
-  state.send_window = peer_initial_window_;
-  // HEADERS, then CONTINUATION for what does not fit one frame.
-  std::string frames;
-  size_t offset = 0;
-  do {
-    const size_t n = std::min<size_t>(block.size() - offset, peer_max_frame_);
-    uint8_t flags = offset + n == block.size() ? kEndHeaders : 0;
-    if (offset == 0 && end_stream && data.empty()) flags |= kEndStream;
-    AppendFrame(frames, offset == 0 ? kHeaders : kContinuation, flags, id,
-                std::string_view(block).substr(offset, n));
-    offset += n;
-  } while (offset < block.size());
-  if (end_stream && data.empty()) state.local_closed = true;
-  std::string_view rest = FrameData(state, id, data, end_stream, frames);
-  // Written under mu_ so streams go out in the order of their ids (RFC 9113 5.1.1).
-  absl::Status written = Write(frames);
+  first.iov.insert(first.iov.begin(), iovec{frames.data(), frames.size()});
+  absl::Status written = WriteVecLocked(first.iov);
   if (!written.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
     streams_.erase(id);
     return written;
   }
-  data = rest;
   return id;
 }
 
 std::string_view Connection::FrameData(StreamState& state, uint32_t id, std::string_view data,
-                                       bool end_stream, std::string& frames) {
-  int64_t room = std::min(send_window_, state.send_window);
-  while (!data.empty() && room > 0) {
-    const size_t n =
-        std::min<size_t>({data.size(), static_cast<size_t>(room), peer_max_frame_});
+                                       bool end_stream, DataFrames& out) {
+  out.headers.reserve(kMaxFramesPerWrite);  // iov points into it: no reallocation after this
+  int64_t room = data.empty() ? 0 : std::min(send_window_, state.send_window);
+  do {
+    const size_t n = std::min<size_t>({data.size(), static_cast<size_t>(room), peer_max_frame_});
     const bool last = n == data.size() && end_stream;
-    AppendFrame(frames, kData, last ? kEndStream : 0, id, data.substr(0, n));
+    out.headers.push_back(EncodeFrameHeader(
+        {static_cast<uint32_t>(n), kData, static_cast<uint8_t>(last ? kEndStream : 0), id}));
+    out.iov.push_back({out.headers.back().data(), kFrameHeaderSize});
+    if (n > 0) out.iov.push_back({const_cast<char*>(data.data()), n});
     data.remove_prefix(n);
     room -= static_cast<int64_t>(n);
     send_window_ -= static_cast<int64_t>(n);
     state.send_window -= static_cast<int64_t>(n);
     if (last) state.local_closed = true;
-  }
+  } while (!data.empty() && room > 0 && out.headers.size() < kMaxFramesPerWrite);
   return data;
 }
 
 absl::Status Connection::Send(uint32_t id, std::string_view data, bool end_stream,
                               Deadline deadline) {
-  // Many frames per writev: a 16 KiB peer frame limit must not mean a syscall per 16 KiB.
-  constexpr size_t kMaxFramesPerWrite = 256;
   do {
-    std::vector<std::string> headers;
-    std::vector<iovec> iov;
+    DataFrames frames;
     {
       std::unique_lock<std::mutex> lock(mu_);
       // Credit, or a reason to stop: a daemon that has answered (or reset the stream) will
@@ -144,26 +153,9 @@ absl::Status Connection::Send(uint32_t id, std::string_view data, bool end_strea
       StreamState& state = it->second;
       if (!state.error.ok()) return state.error;
       if (Ended(state)) return absl::FailedPreconditionError("the daemon ended the call");
-      int64_t room = data.empty() ? 0 : std::min(send_window_, state.send_window);
-      do {
-        const size_t n = std::min<size_t>({data.size(), static_cast<size_t>(room),
-                                           peer_max_frame_});
-        const bool last = n == data.size() && end_stream;
-        std::string header;
-        AppendFrameHeader(header, {static_cast<uint32_t>(n), kData,
-                                   static_cast<uint8_t>(last ? kEndStream : 0), id});
-        headers.push_back(std::move(header));
-        iov.push_back({nullptr, kFrameHeaderSize});
-        iov.push_back({const_cast<char*>(data.data()), n});
-        data.remove_prefix(n);
-        room -= static_cast<int64_t>(n);
-        send_window_ -= static_cast<int64_t>(n);
-        state.send_window -= static_cast<int64_t>(n);
-        if (last) state.local_closed = true;
-      } while (!data.empty() && room > 0 && headers.size() < kMaxFramesPerWrite);
+      data = FrameData(state, id, data, end_stream, frames);
     }
-    for (size_t i = 0; i < headers.size(); ++i) iov[2 * i].iov_base = headers[i].data();
-    RETURN_IF_ERROR(WriteVec(iov.data(), static_cast<int>(iov.size())));
+    RETURN_IF_ERROR(WriteVec(frames.iov));
   } while (!data.empty());
   return absl::OkStatus();
 }
@@ -222,48 +214,49 @@ void Connection::Reset(uint32_t id, uint32_t code, const absl::Status& why) {
     state.local_closed = true;
     changed_.notify_all();
   }
-  if (!send) return;
-  std::string payload;
-  AppendBe32(payload, code);
-  std::string frame;
-  AppendFrame(frame, kRstStream, 0, id, payload);
-  (void)Write(frame);  // a failed connection fails the stream anyway
+  if (send) SendControl(kRstStream, id, code);
 }
 
 void Connection::Close(uint32_t id) {
-  StreamState snapshot = Snapshot(id);
-  if (!snapshot.remote_closed && snapshot.error.ok()) {
-    Reset(id, kCancel, absl::CancelledError("cancelled"));
-  }
+  bool cancel = false;
   int64_t credit = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = streams_.find(id);
     if (it == streams_.end()) return;
+    // A call dropped before its answer is cancelled, so the daemon stops working on it.
+    cancel = failed_.ok() && it->second.error.ok() && !it->second.remote_closed;
     // Bytes the call never took still count against the connection's window.
     conn_unacked_ += it->second.unacked + static_cast<int64_t>(it->second.data.size());
     streams_.erase(it);
     if (conn_unacked_ >= kConnectionWindow / 4) credit = std::exchange(conn_unacked_, 0);
   }
+  if (cancel) SendControl(kRstStream, id, kCancel);
   if (credit > 0) SendWindowUpdate(0, credit);
 }
 
 void Connection::SendWindowUpdate(uint32_t id, int64_t increment) {
+  SendControl(kWindowUpdate, id, static_cast<uint32_t>(increment));
+}
+
+void Connection::SendControl(uint8_t type, uint32_t id, uint32_t value) {
   std::string payload;
-  AppendBe32(payload, static_cast<uint32_t>(increment));
+  AppendBe32(payload, value);
   std::string frame;
-  AppendFrame(frame, kWindowUpdate, 0, id, payload);
+  AppendFrame(frame, type, 0, id, payload);
   (void)Write(frame);  // the reader sees a broken connection and fails the streams
 }
 
 absl::Status Connection::Write(const std::string& bytes) {
-  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
-  return WriteVec(&iov, 1);
+  return WriteVec({{const_cast<char*>(bytes.data()), bytes.size()}});
 }
 
-absl::Status Connection::WriteVec(const iovec* iov, int count) {
+absl::Status Connection::WriteVec(std::vector<iovec> iov) {
   std::lock_guard<std::mutex> lock(write_mu_);
-  std::vector<iovec> rest(iov, iov + count);
+  return WriteVecLocked(std::move(iov));
+}
+
+absl::Status Connection::WriteVecLocked(std::vector<iovec> rest) {
   size_t first = 0;
   while (first < rest.size()) {
     msghdr message{};

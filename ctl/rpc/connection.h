@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -107,13 +108,26 @@ class Connection {
   void StreamError(StreamState& state, std::string_view what);
   void FailAll(const absl::Status& why);
 
-  // --- writing (any thread; callers hold no lock or only mu_, never write_mu_ then mu_)
-  // Appends DATA frames for what of `data` the windows allow (mu_ held); returns the rest.
+  // --- writing (any thread). Lock order: write_mu_ before mu_ (Open); nothing waits for
+  // write_mu_ while holding mu_, so the reader is never held up by a blocked write.
+  // DATA frames ready for one writev: each frame's header, and iov over headers and payloads.
+  struct DataFrames {
+    std::vector<std::array<char, kFrameHeaderSize>> headers;
+    std::vector<iovec> iov;
+  };
+  // Many frames per writev: a 16 KiB peer frame limit must not mean a syscall per 16 KiB.
+  static constexpr size_t kMaxFramesPerWrite = 256;
+  // Frames what of `data` the peer's windows allow (at least one frame, at most
+  // kMaxFramesPerWrite) into `out` without copying it, charges both windows (mu_ held) and
+  // returns the rest. END_STREAM goes on the frame that ends `data` if `end_stream`.
   std::string_view FrameData(StreamState& state, uint32_t id, std::string_view data,
-                             bool end_stream, std::string& frames);
-  absl::Status Write(const std::string& bytes);
-  absl::Status WriteVec(const iovec* iov, int count);
+                             bool end_stream, DataFrames& out);
+  // RST_STREAM or WINDOW_UPDATE: a frame whose payload is one 32-bit value.
+  void SendControl(uint8_t type, uint32_t id, uint32_t value);
   void SendWindowUpdate(uint32_t id, int64_t increment);
+  absl::Status Write(const std::string& bytes);
+  absl::Status WriteVec(std::vector<iovec> iov);
+  absl::Status WriteVecLocked(std::vector<iovec> iov);  // write_mu_ held
 
   UniqueFd fd_;
   std::thread reader_;

@@ -28,12 +28,18 @@ void AppendBe32(std::string& out, uint32_t value) {
   out.append(bytes, 4);
 }
 
+std::array<char, kFrameHeaderSize> EncodeFrameHeader(const FrameHeader& header) {
+  const uint32_t stream = header.stream & 0x7fffffff;
+  return {static_cast<char>(header.length >> 16), static_cast<char>(header.length >> 8),
+          static_cast<char>(header.length),       static_cast<char>(header.type),
+          static_cast<char>(header.flags),        static_cast<char>(stream >> 24),
+          static_cast<char>(stream >> 16),        static_cast<char>(stream >> 8),
+          static_cast<char>(stream)};
+}
+
 void AppendFrameHeader(std::string& out, const FrameHeader& header) {
-  const char bytes[5] = {static_cast<char>(header.length >> 16),
-                         static_cast<char>(header.length >> 8), static_cast<char>(header.length),
-                         static_cast<char>(header.type), static_cast<char>(header.flags)};
-  out.append(bytes, 5);
-  AppendBe32(out, header.stream & 0x7fffffff);
+  const std::array<char, kFrameHeaderSize> bytes = EncodeFrameHeader(header);
+  out.append(bytes.data(), bytes.size());
 }
 
 void AppendFrame(std::string& out, uint8_t type, uint8_t flags, uint32_t stream,

@@ -3,6 +3,7 @@
 // HTTP/2 frames (RFC 9113 section 4 and 6): the 9-byte header, the frame types, flags, settings
 // and error codes the client uses. Parsing and building only; no I/O.
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -65,6 +66,7 @@ struct FrameHeader {
 };
 
 FrameHeader ParseFrameHeader(const char (&bytes)[kFrameHeaderSize]);
+std::array<char, kFrameHeaderSize> EncodeFrameHeader(const FrameHeader& header);
 void AppendFrameHeader(std::string& out, const FrameHeader& header);
 // A whole frame: header and payload.
 void AppendFrame(std::string& out, uint8_t type, uint8_t flags, uint32_t stream,
