@@ -6,7 +6,9 @@
 //
 // Commands:
 //   unary   Version.Version and Containers.Get latency (namespace --unary-namespace, one
-//           container); --warmup calls per daemon first, then --calls timed calls per daemon.
+//           container); --warmup calls per daemon first, then --calls timed calls per daemon;
+//           then the same through OneThreadClient (one_thread_client.h), a client that wakes
+//           no thread but the caller.
 //   create  Containers.Create of ids c00000.. from --from to --count - 1 in --namespace, with
 //           --concurrency client threads; per-call latency and throughput.
 //   list    Containers.List and Containers.ListStream of all containers in --namespace
@@ -44,6 +46,7 @@
 #include "containerd/services/version/v1/version.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
+#include "tests/bench/metadata/one_thread_client.h"
 
 namespace {
 
@@ -118,6 +121,7 @@ struct Daemon {
   std::unique_ptr<version_api::Version::Stub> version;
   std::unique_ptr<containers_api::Containers::Stub> containers;
   std::unique_ptr<grpc::GenericStub> generic;  // raw bytes, for the daemon-side List figure
+  std::optional<berth::bench::OneThreadClient> one_thread;  // the second set of unary figures
 };
 
 std::unique_ptr<Daemon> Connect(const std::string& name, const std::string& socket) {
@@ -138,6 +142,14 @@ std::unique_ptr<Daemon> Connect(const std::string& name, const std::string& sock
   d->version = version_api::Version::NewStub(d->channel);
   d->containers = containers_api::Containers::NewStub(d->channel);
   d->generic = std::make_unique<grpc::GenericStub>(d->channel);
+  absl::StatusOr<berth::bench::OneThreadClient> one_thread =
+      berth::bench::OneThreadClient::Dial(socket);
+  if (!one_thread.ok()) {
+    std::fprintf(stderr, "metadata_bench: cannot connect to %s at %s: %s\n", name.c_str(),
+                 socket.c_str(), one_thread.status().ToString().c_str());
+    std::exit(2);
+  }
+  d->one_thread.emplace(std::move(*one_thread));
   return d;
 }
 
@@ -277,6 +289,40 @@ double CallGet(Daemon& d, const std::string& ns, const std::string& id) {
   return us;
 }
 
+// Version and Get through OneThreadClient: the same requests and checks as above.
+double CallOneThread(Daemon& d, std::string_view path, const std::string& ns,
+                     const google::protobuf::MessageLite& request,
+                     google::protobuf::MessageLite* response) {
+  auto t0 = Clock::now();
+  absl::Status s = d.one_thread->Unary(path, ns, request, response);
+  double us = MicrosSince(t0);
+  if (!s.ok()) {
+    std::fprintf(stderr, "metadata_bench: %s: %s (one-thread client) failed: %s\n",
+                 d.name.c_str(), std::string(path).c_str(), s.ToString().c_str());
+    std::exit(1);
+  }
+  return us;
+}
+
+double CallVersionOneThread(Daemon& d) {
+  version_api::VersionResponse resp;
+  return CallOneThread(d, "/containerd.services.version.v1.Version/Version", "",
+                       google::protobuf::Empty(), &resp);
+}
+
+double CallGetOneThread(Daemon& d, const std::string& ns, const std::string& id) {
+  containers_api::GetContainerRequest req;
+  req.set_id(id);
+  containers_api::GetContainerResponse resp;
+  double us = CallOneThread(d, "/containerd.services.containers.v1.Containers/Get", ns, req, &resp);
+  if (resp.container().id() != id) {
+    std::fprintf(stderr, "metadata_bench: %s: Get (one-thread client) returned id %s, want %s\n",
+                 d.name.c_str(), resp.container().id().c_str(), id.c_str());
+    std::exit(1);
+  }
+  return us;
+}
+
 // Returns latency in µs, or nullopt if the container already exists (when allowed).
 std::optional<double> CallCreate(Daemon& d, const std::string& ns, const std::string& id,
                                  bool allow_exists) {
@@ -405,6 +451,27 @@ void RunUnary(const Options& o, const std::vector<Daemon*>& daemons, Report& rep
   }
   report.LatencyRows("Version.Version", vs);
   report.LatencyRows("Containers.Get (1 container)", gs);
+
+  // The same calls through OneThreadClient, which wakes no thread but the caller: less of each
+  // figure is the client's own cost (see one_thread_client.h).
+  for (Daemon* d : daemons) {
+    for (int i = 0; i < o.warmup; ++i) {
+      CallVersionOneThread(*d);
+      CallGetOneThread(*d, o.unary_ns, target);
+    }
+  }
+  version = Alternate(daemons, o.calls, o.chunks,
+                      [](Daemon& d, int) { return CallVersionOneThread(d); });
+  get = Alternate(daemons, o.calls, o.chunks,
+                  [&](Daemon& d, int) { return CallGetOneThread(d, o.unary_ns, target); });
+  vs.clear();
+  gs.clear();
+  for (size_t i = 0; i < daemons.size(); ++i) {
+    vs.push_back(Summarize(version[i]));
+    gs.push_back(Summarize(get[i]));
+  }
+  report.LatencyRows("Version.Version, one-thread client", vs);
+  report.LatencyRows("Containers.Get (1), one-thread client", gs);
 }
 
 void RunCreate(const Options& o, const std::vector<Daemon*>& daemons, Report& report) {
