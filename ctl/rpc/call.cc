@@ -11,13 +11,6 @@ namespace {
 using http2::Header;
 using http2::StreamState;
 
-const std::string* Find(const std::vector<Header>& fields, std::string_view name) {
-  for (const Header& field : fields) {
-    if (field.name == name) return &field.value;
-  }
-  return nullptr;
-}
-
 // A response without grpc-status: the HTTP status says what went wrong (gRPC's
 // http-grpc-status-mapping.md).
 absl::Status FromHttpStatus(const std::string* status) {
@@ -235,9 +228,9 @@ void Call::Cancel() {
 absl::Status Call::StatusFromTrailers(const StreamState& state) const {
   // Trailers-only responses carry the status in the one HEADERS they send.
   const std::vector<Header>& fields = state.trailers.empty() ? state.headers : state.trailers;
-  const std::string* code_text = Find(fields, "grpc-status");
+  const std::string* code_text = http2::FindHeader(fields, "grpc-status");
   if (code_text == nullptr) {
-    const std::string* http = Find(state.headers, ":status");
+    const std::string* http = http2::FindHeader(state.headers, ":status");
     if (http != nullptr && *http == "200") {
       return absl::InternalError("the daemon ended the call without a status");
     }
@@ -248,7 +241,7 @@ absl::Status Call::StatusFromTrailers(const StreamState& state) const {
     return absl::UnknownError(absl::StrCat("the daemon answered grpc-status ", *code_text));
   }
   if (code == 0) return absl::OkStatus();
-  const std::string* message = Find(fields, "grpc-message");
+  const std::string* message = http2::FindHeader(fields, "grpc-message");
   return absl::Status(static_cast<absl::StatusCode>(code),
                       message == nullptr ? "" : PercentDecode(*message));
 }

@@ -14,12 +14,6 @@
 namespace berth::ctl::http2 {
 namespace {
 
-void AppendSetting(std::string& out, uint16_t id, uint32_t value) {
-  out += static_cast<char>(id >> 8);
-  out += static_cast<char>(id);
-  AppendBe32(out, value);
-}
-
 std::string Preface() {
   std::string settings;
   AppendSetting(settings, kEnablePush, 0);
@@ -43,13 +37,18 @@ bool Ended(const StreamState& state) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Connection>> Connection::Dial(const std::string& socket_path) {
+absl::StatusOr<UniqueFd> ConnectBlocking(const std::string& socket_path) {
   ASSIGN_OR_RETURN(UniqueFd fd, ttrpc::ConnectUnix(socket_path));
-  // Blocking from here: the reader thread sleeps in read(2), writers in write(2).
   int flags = fcntl(fd.get(), F_GETFL);
   if (flags < 0 || fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) < 0) {
     return ErrnoError(errno, "fcntl", socket_path);
   }
+  return fd;
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Dial(const std::string& socket_path) {
+  // Blocking: the reader thread sleeps in read(2), writers in write(2).
+  ASSIGN_OR_RETURN(UniqueFd fd, ConnectBlocking(socket_path));
   std::unique_ptr<Connection> connection(new Connection(std::move(fd)));
   RETURN_IF_ERROR(connection->Write(Preface()));
   connection->reader_ = std::thread([c = connection.get()] { c->ReadLoop(); });

@@ -62,6 +62,9 @@ struct StreamState {
   int64_t unacked = 0;           // taken bytes not yet returned to the peer as credit
 };
 
+// A blocking unix-socket connection to `socket_path` (reads and writes sleep in the kernel).
+absl::StatusOr<UniqueFd> ConnectBlocking(const std::string& socket_path);
+
 class Connection {
  public:
   // Connects to `socket_path` and sends the preface and our settings.

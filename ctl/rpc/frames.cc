@@ -28,6 +28,12 @@ void AppendBe32(std::string& out, uint32_t value) {
   out.append(bytes, 4);
 }
 
+void AppendSetting(std::string& out, uint16_t id, uint32_t value) {
+  out += static_cast<char>(id >> 8);
+  out += static_cast<char>(id);
+  AppendBe32(out, value);
+}
+
 std::array<char, kFrameHeaderSize> EncodeFrameHeader(const FrameHeader& header) {
   const uint32_t stream = header.stream & 0x7fffffff;
   return {static_cast<char>(header.length >> 16), static_cast<char>(header.length >> 8),

@@ -10,6 +10,13 @@
 #include "plugins/base/status_macros.h"
 
 namespace berth::ctl::http2 {
+
+const std::string* FindHeader(const std::vector<Header>& fields, std::string_view name) {
+  for (const Header& field : fields) {
+    if (field.name == name) return &field.value;
+  }
+  return nullptr;
+}
 namespace {
 
 struct StaticEntry {

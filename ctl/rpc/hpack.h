@@ -37,6 +37,9 @@ struct Header {
   friend bool operator==(const Header&, const Header&) = default;
 };
 
+// The value of the first field named `name`, or null.
+const std::string* FindHeader(const std::vector<Header>& fields, std::string_view name);
+
 // Default cap on a decoded header list, counted as RFC 7540 6.5.2 does (name + value + 32 per
 // field). Indexed fields are one octet each but may expand to a 4 KiB table entry, so without
 // a cap a small block could make us allocate without bound.

@@ -426,52 +426,49 @@ std::vector<std::vector<double>> Alternate(const std::vector<Daemon*>& daemons, 
 // ---------------------------------------------------------------------------------------------
 // Commands.
 
+using CallFn = std::function<double(Daemon&)>;
+
+// Warms every daemon up with both calls, then times each in alternating chunks and reports
+// their latency rows under `version_name` and `get_name`.
+void TimeVersionAndGet(const Options& o, const std::vector<Daemon*>& daemons, Report& report,
+                       const CallFn& version_call, const CallFn& get_call,
+                       const std::string& version_name, const std::string& get_name) {
+  for (Daemon* d : daemons) {
+    for (int i = 0; i < o.warmup; ++i) {
+      version_call(*d);
+      get_call(*d);
+    }
+  }
+  auto version = Alternate(daemons, o.calls, o.chunks, [&](Daemon& d, int) { return version_call(d); });
+  auto get = Alternate(daemons, o.calls, o.chunks, [&](Daemon& d, int) { return get_call(d); });
+  std::vector<Stats> vs, gs;
+  for (size_t i = 0; i < daemons.size(); ++i) {
+    vs.push_back(Summarize(version[i]));
+    gs.push_back(Summarize(get[i]));
+  }
+  report.LatencyRows(version_name, vs);
+  report.LatencyRows(get_name, gs);
+}
+
 void RunUnary(const Options& o, const std::vector<Daemon*>& daemons, Report& report) {
   const std::string target = "get-target";
   for (Daemon* d : daemons) {
     // The null server answers any Get with the id asked for; it has nothing to create.
     if (d->name != kNullServer) (void)CallCreate(*d, o.unary_ns, target, /*allow_exists=*/true);
   }
-  for (Daemon* d : daemons) {
-    for (int i = 0; i < o.warmup; ++i) {
-      CallVersion(*d);
-      CallGet(*d, o.unary_ns, target);
-    }
-  }
   report.Title("unary latency: " + std::to_string(o.calls) + " calls per daemon after " +
                std::to_string(o.warmup) + " warm-up, " + std::to_string(o.chunks) +
                " alternating chunks");
-  auto version = Alternate(daemons, o.calls, o.chunks, [](Daemon& d, int) { return CallVersion(d); });
-  auto get = Alternate(daemons, o.calls, o.chunks,
-                       [&](Daemon& d, int) { return CallGet(d, o.unary_ns, target); });
-  std::vector<Stats> vs, gs;
-  for (size_t i = 0; i < daemons.size(); ++i) {
-    vs.push_back(Summarize(version[i]));
-    gs.push_back(Summarize(get[i]));
-  }
-  report.LatencyRows("Version.Version", vs);
-  report.LatencyRows("Containers.Get (1 container)", gs);
-
+  TimeVersionAndGet(
+      o, daemons, report, [](Daemon& d) { return CallVersion(d); },
+      [&](Daemon& d) { return CallGet(d, o.unary_ns, target); }, "Version.Version",
+      "Containers.Get (1 container)");
   // The same calls through OneThreadClient, which wakes no thread but the caller: less of each
   // figure is the client's own cost (see one_thread_client.h).
-  for (Daemon* d : daemons) {
-    for (int i = 0; i < o.warmup; ++i) {
-      CallVersionOneThread(*d);
-      CallGetOneThread(*d, o.unary_ns, target);
-    }
-  }
-  version = Alternate(daemons, o.calls, o.chunks,
-                      [](Daemon& d, int) { return CallVersionOneThread(d); });
-  get = Alternate(daemons, o.calls, o.chunks,
-                  [&](Daemon& d, int) { return CallGetOneThread(d, o.unary_ns, target); });
-  vs.clear();
-  gs.clear();
-  for (size_t i = 0; i < daemons.size(); ++i) {
-    vs.push_back(Summarize(version[i]));
-    gs.push_back(Summarize(get[i]));
-  }
-  report.LatencyRows("Version.Version, one-thread client", vs);
-  report.LatencyRows("Containers.Get (1), one-thread client", gs);
+  TimeVersionAndGet(
+      o, daemons, report, [](Daemon& d) { return CallVersionOneThread(d); },
+      [&](Daemon& d) { return CallGetOneThread(d, o.unary_ns, target); },
+      "Version.Version, one-thread client", "Containers.Get (1), one-thread client");
 }
 
 void RunCreate(const Options& o, const std::vector<Daemon*>& daemons, Report& report) {

@@ -1,6 +1,5 @@
 #include "tests/bench/metadata/one_thread_client.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,10 +7,9 @@
 #include <cstring>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
+#include "ctl/rpc/connection.h"
 #include "ctl/rpc/frames.h"
 #include "plugins/base/status_macros.h"
-#include "runtime/ttrpc/socket.h"
 
 namespace berth::bench {
 namespace {
@@ -22,12 +20,6 @@ using namespace ctl::http2;  // frame types, flags, settings
 constexpr uint32_t kWindow = 16 << 20;
 constexpr uint64_t kCreditBatch = 1 << 20;  // connection credit goes back in 1 MiB steps
 
-std::string Setting(uint16_t id, uint32_t value) {
-  std::string out{static_cast<char>(id >> 8), static_cast<char>(id)};
-  AppendBe32(out, value);
-  return out;
-}
-
 std::string WindowUpdate(uint32_t increment) {
   std::string payload, frame;
   AppendBe32(payload, increment);
@@ -35,25 +27,15 @@ std::string WindowUpdate(uint32_t increment) {
   return frame;
 }
 
-const std::string* Find(const std::vector<Header>& fields, std::string_view name) {
-  for (const Header& field : fields) {
-    if (field.name == name) return &field.value;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 absl::StatusOr<OneThreadClient> OneThreadClient::Dial(const std::string& socket_path) {
-  ASSIGN_OR_RETURN(UniqueFd fd, ttrpc::ConnectUnix(socket_path));
-  const int flags = fcntl(fd.get(), F_GETFL);
-  if (flags < 0 || fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) < 0) {
-    return absl::InternalError(absl::StrCat("fcntl: ", strerror(errno)));
-  }
+  ASSIGN_OR_RETURN(UniqueFd fd, ConnectBlocking(socket_path));
   OneThreadClient client(std::move(fd));
-  std::string preface(kClientPreface);
-  AppendFrame(preface, kSettings, 0, 0,
-              Setting(kEnablePush, 0) + Setting(kInitialWindowSize, kWindow));
+  std::string settings, preface(kClientPreface);
+  AppendSetting(settings, kEnablePush, 0);
+  AppendSetting(settings, kInitialWindowSize, kWindow);
+  AppendFrame(preface, kSettings, 0, 0, settings);
   preface += WindowUpdate(kWindow - kDefaultWindow);
   RETURN_IF_ERROR(client.WriteAll(preface));
   return client;
@@ -84,13 +66,13 @@ absl::Status OneThreadClient::Unary(std::string_view path, std::string_view name
 
   Answer answer;
   while (!answer.ended) RETURN_IF_ERROR(ReadFrame(id, answer));
-  const std::string* status = Find(answer.status_fields, "grpc-status");
+  const std::string* status = FindHeader(answer.status_fields, "grpc-status");
   int code = 0;
   if (status == nullptr || !absl::SimpleAtoi(*status, &code)) {
     return absl::InternalError("answer without grpc-status");
   }
   if (code != 0) {
-    const std::string* text = Find(answer.status_fields, "grpc-message");
+    const std::string* text = FindHeader(answer.status_fields, "grpc-message");
     return absl::Status(static_cast<absl::StatusCode>(code), text ? *text : "");
   }
   if (answer.data.size() < 5) return absl::InternalError("answer without a message");
