@@ -2,10 +2,16 @@
 // transactions, namespaces, containers (field masks, label removal), leases (resources) and
 // reopening.
 
+#include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -245,6 +251,55 @@ TEST(MetadataWalTest, UnclosedLogWithPreallocatedTailReopensWithEveryRecord) {
     ASSERT_TRUE(value.has_value()) << "record " << i << " lost";
     EXPECT_EQ(*value, std::string(1000, 'a' + i % 26));
   }
+}
+
+// Zeros are written ahead of the log's appends (plugins/base/rocksdb_wal_env.h), so a synced
+// append lands in blocks that are already written. Without them the blocks after the data are
+// an "unwritten" extent of the preallocation, and on ext4 every sync that reaches one commits
+// a journal transaction to convert it (Containers.Create: 2.7 -> 1.6 ms on the benches' disk).
+TEST(MetadataWalTest, LogBlocksAheadOfTheDataAreWritten) {
+  absl::StatusOr<ScopedTempDir> dir = ScopedTempDir::Create("/var/tmp", "berth-wal-test");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const std::string path = dir->path() + "/meta.db";
+  absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(path, DbOptions{});
+  ASSERT_TRUE(db.ok()) << db.status();
+  for (int i = 0; i < 20; ++i) {  // ~20 KB of synced records
+    ASSERT_OK((*db)->Update([&](Txn& txn) {
+      return txn.Put(absl::StrCat("wal-test/", i), std::string(1000, 'a' + i % 26));
+    }));
+  }
+  std::string log;
+  for (const auto& entry : std::filesystem::directory_iterator(path)) {
+    if (entry.path().extension() == ".log" && entry.file_size() > 0) log = entry.path();
+  }
+  ASSERT_FALSE(log.empty());
+  int fd = open(log.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  constexpr uint64_t kChecked = 128 << 10;  // past the data, inside the first zeroed chunk
+  constexpr int kMaxExtents = 32;
+  std::vector<char> buf(sizeof(fiemap) + kMaxExtents * sizeof(fiemap_extent));
+  auto* map = reinterpret_cast<fiemap*>(buf.data());
+  map->fm_start = 0;
+  map->fm_length = kChecked;
+  map->fm_flags = FIEMAP_FLAG_SYNC;
+  map->fm_extent_count = kMaxExtents;
+  int rc = ioctl(fd, FS_IOC_FIEMAP, map);
+  int err = errno;
+  close(fd);
+  if (rc != 0 && (err == EOPNOTSUPP || err == ENOTTY)) {
+    GTEST_SKIP() << "the filesystem under /var/tmp has no FIEMAP to show extents";
+  }
+  ASSERT_EQ(rc, 0) << std::strerror(err);
+  ASSERT_GT(map->fm_mapped_extents, 0u);
+  uint64_t covered = 0;
+  for (uint32_t i = 0; i < map->fm_mapped_extents; ++i) {
+    const fiemap_extent& e = map->fm_extents[i];
+    EXPECT_EQ(e.fe_flags & FIEMAP_EXTENT_UNWRITTEN, 0u)
+        << "extent at " << e.fe_logical << " (+" << e.fe_length << ") of " << log
+        << " is unwritten";
+    covered = std::max<uint64_t>(covered, e.fe_logical + e.fe_length);
+  }
+  EXPECT_GE(covered, kChecked);
 }
 
 TEST_F(MetadataTest, DbConcurrentUpdatesAllCommit) {
