@@ -143,6 +143,9 @@ absl::StatusOr<SeccompProgram> Compile(const Seccomp& s) {
     return absl::InternalError("seccomp_init failed");
   }
   absl::Cleanup release = [ctx] { seccomp_release(ctx); };
+  if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, kSeccompOptimizeLevel) != 0) {
+    return absl::InternalError("seccomp: libseccomp cannot build a binary-tree filter");
+  }
   for (const std::string& a : s.architectures) {
     ASSIGN_OR_RETURN(uint32_t arch, Arch(a));
     int rc = seccomp_arch_add(ctx, arch);

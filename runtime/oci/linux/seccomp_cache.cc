@@ -47,7 +47,7 @@ void PutSyscall(std::string* out, const SeccompSyscall& sc) {
 std::string Environment() {
   const scmp_version* v = seccomp_version();
   std::string out = absl::StrCat("libseccomp ", v->major, ".", v->minor, ".", v->micro,
-                                 " api ", seccomp_api_get());
+                                 " api ", seccomp_api_get(), " optimize ", kSeccompOptimizeLevel);
   struct utsname u;
   if (uname(&u) == 0) absl::StrAppend(&out, " ", u.release, " ", u.version, " ", u.machine);
   return out;
