@@ -12,13 +12,13 @@
 #include "ctl/commands/image_util.h"
 #include "ctl/methods.h"
 #include "ctl/output.h"
-#include "google/protobuf/unknown_field_set.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "plugins/base/status_macros.h"
 
 namespace berth::ctl {
 namespace {
 
-using google::protobuf::UnknownFieldSet;
 using nlohmann::json;
 
 struct Sample {
@@ -26,30 +26,40 @@ struct Sample {
   std::chrono::steady_clock::time_point at;
 };
 
-// The varint at `path` (field numbers from the outermost message inwards), 0 if absent.
-uint64_t Varint(const std::string& bytes, std::initializer_list<int> path) {
-  UnknownFieldSet set;
-  if (!set.ParseFromString(bytes)) return 0;
+// The varint at `path` (field numbers from the outermost message inwards), 0 if absent. The
+// metrics types are not among berthctl's messages, so the wire format is walked directly.
+uint64_t Varint(absl::string_view bytes, std::initializer_list<int> path) {
+  using google::protobuf::internal::WireFormatLite;
   auto it = path.begin();
-  std::string nested;
-  for (; it != path.end(); ++it) {
+  while (it != path.end()) {
+    google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                              static_cast<int>(bytes.size()));
     bool last = it + 1 == path.end();
     bool found = false;
-    for (int i = 0; i < set.field_count(); ++i) {
-      const auto& field = set.field(i);
-      if (field.number() != *it) continue;
-      if (last && field.type() == google::protobuf::UnknownField::TYPE_VARINT) {
-        return field.varint();
+    while (uint32_t tag = in.ReadTag()) {
+      int number = WireFormatLite::GetTagFieldNumber(tag);
+      WireFormatLite::WireType type = WireFormatLite::GetTagWireType(tag);
+      if (number == *it && last && type == WireFormatLite::WIRETYPE_VARINT) {
+        uint64_t value = 0;
+        return in.ReadVarint64(&value) ? value : 0;
       }
-      if (!last && field.type() == google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) {
-        nested = field.length_delimited();
+      if (number == *it && !last && type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+        uint32_t size = 0;
+        if (!in.ReadVarint32(&size) || size > bytes.size()) return 0;
+        const void* data = nullptr;
+        int available = 0;
+        if (!in.GetDirectBufferPointer(&data, &available) ||
+            static_cast<uint32_t>(available) < size) {
+          return 0;  // truncated, or an empty message: nothing inside
+        }
+        bytes = absl::string_view(static_cast<const char*>(data), size);
         found = true;
         break;
       }
+      if (!WireFormatLite::SkipField(&in, tag)) return 0;
     }
     if (!found) return 0;
-    set.Clear();
-    if (!set.ParseFromString(nested)) return 0;
+    ++it;
   }
   return 0;
 }

@@ -3,9 +3,12 @@
 // rm and rm -f.
 
 #include <chrono>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
 #include "tests/ctl_tasks/ctl_fixture.h"
@@ -37,6 +40,14 @@ TEST_F(CtlTasksTest, DetachedContainerLifecycle) {
   CommandResult stats = Ctl({"stats", "--no-stream", "x"});
   EXPECT_EQ(stats.exit_code, 0) << stats.Describe();
   EXPECT_NE(stats.out.find("MEM USAGE"), std::string::npos) << stats.out;
+  // The figures come from the task's metrics (cgroup stats, decoded from the wire format):
+  // one process (sleep), and some memory charged to it.
+  std::vector<std::string> lines = absl::StrSplit(stats.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << stats.out;
+  std::vector<std::string> row = absl::StrSplit(lines[1], ' ', absl::SkipEmpty());
+  ASSERT_GE(row.size(), 8u) << lines[1];
+  EXPECT_EQ(row.back(), "1") << lines[1];
+  EXPECT_NE(row[3], "0B") << lines[1];
 
   CommandResult inspect = Ctl({"inspect", "x"});
   ASSERT_EQ(inspect.exit_code, 0) << inspect.Describe();
