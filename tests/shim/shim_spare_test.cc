@@ -133,6 +133,23 @@ TEST_F(ShimSpareTest, ADeadSpareIsNotUsed) {
   EXPECT_EQ(Entries(SpareDir()).size(), 1u);
 }
 
+// berthd watches an adopted shim's process (a pidfd on the pid Connect reports): when it dies,
+// the task is cleaned up as for any dead shim, bundle included (a closed connection alone does
+// not do that).
+TEST_F(ShimSpareTest, TheDeathOfAnAdoptedShimIsNoticed) {
+  int spare = ReadySpare();
+  ASSERT_GT(spare, 0) << "no spare shim started: " << daemon_->ReadLog();
+  testutil::CommandResult run = RunWith(kBerthRuntime, {"-d"}, "c1", {"sleep", "100"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  ASSERT_EQ(ShimPids(daemon_->address(), "c1"), std::vector<int>{spare});
+  ASSERT_TRUE(PathExists(BundleOf("c1")));
+  ASSERT_EQ(kill(spare, SIGKILL), 0);
+  EXPECT_TRUE(WaitFor([&] { return !PathExists(BundleOf("c1")); }))
+      << "the bundle of a dead adopted shim's task is still there: " << daemon_->ReadLog();
+  EXPECT_EQ(Ctr({"t", "ls"}).out.find("c1"), std::string::npos);
+  EXPECT_EQ(Ctr({"c", "rm", "c1"}).exit_code, 0);
+}
+
 TEST_F(ShimSpareTest, ARestartedDaemonShutsDownTheSpareOfTheOneBefore) {
   int spare = ReadySpare();
   ASSERT_GT(spare, 0);
