@@ -45,7 +45,7 @@ uint64_t Varint(absl::string_view bytes, std::initializer_list<int> path) {
       }
       if (number == *it && !last && type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
         uint32_t size = 0;
-        if (!in.ReadVarint32(&size) || size > bytes.size()) return 0;
+        if (!in.ReadVarint32(&size)) return 0;
         const void* data = nullptr;
         int available = 0;
         if (!in.GetDirectBufferPointer(&data, &available) ||

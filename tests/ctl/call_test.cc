@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "containerd/services/content/v1/content.grpc.pb.h"
@@ -331,13 +332,13 @@ TEST_F(CallTest, ServerGoneFailsCallsAsUnavailable) {
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
 }
 
-// A bare HTTP/2 peer for what a gRPC server does not do on demand.
+// A bare HTTP/2 peer for what a gRPC server does not do on demand, on an accepted socket.
 class RawPeer {
  public:
-  explicit RawPeer(int fd) : fd_(fd) {}
+  explicit RawPeer(UniqueFd fd) : fd_(std::move(fd)) {}
   bool ReadFull(char* p, size_t n) {
     while (n > 0) {
-      ssize_t r = read(fd_, p, n);
+      ssize_t r = read(fd_.get(), p, n);
       if (r <= 0) return false;
       p += r;
       n -= static_cast<size_t>(r);
@@ -361,11 +362,12 @@ class RawPeer {
   void Send(uint8_t type, uint8_t flags, uint32_t stream, std::string_view payload) {
     std::string frame;
     http2::AppendFrame(frame, type, flags, stream, payload);
-    EXPECT_EQ(write(fd_, frame.data(), frame.size()), static_cast<ssize_t>(frame.size()));
+    EXPECT_EQ(write(fd_.get(), frame.data(), frame.size()),
+              static_cast<ssize_t>(frame.size()));
   }
 
  private:
-  int fd_;
+  UniqueFd fd_;
 };
 
 // A unix socket in a temp dir for one RawPeer.
@@ -386,7 +388,7 @@ struct RawListener {
     return bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
            listen(fd.get(), 1) == 0;
   }
-  UniqueFd Accept() { return UniqueFd(accept(fd.get(), nullptr, nullptr)); }
+  RawPeer Accept() { return RawPeer(UniqueFd(accept(fd.get(), nullptr, nullptr))); }
 };
 
 // The peer raises the stream window with SETTINGS while the client waits for credit. gRPC's
@@ -397,8 +399,7 @@ TEST(SettingsOrderTest, AckPrecedesDataUnderTheNewWindow) {
   ASSERT_TRUE(listener.Listen());
   std::string order;  // after the SETTINGS went out: 'A' for the ACK, 'D' per DATA frame
   std::thread peer([&order, &listener] {
-    UniqueFd fd = listener.Accept();
-    RawPeer raw(fd.get());
+    RawPeer raw = listener.Accept();
     ASSERT_TRUE(raw.Handshake());
     http2::FrameHeader header;
     std::string payload;
@@ -447,8 +448,7 @@ TEST(StreamStateTest, FramesAfterTheEndOfAStreamDoNotBreakTheConnection) {
   RawListener listener;
   ASSERT_TRUE(listener.Listen());
   std::thread peer([&listener] {
-    UniqueFd fd = listener.Accept();
-    RawPeer raw(fd.get());
+    RawPeer raw = listener.Accept();
     ASSERT_TRUE(raw.Handshake());
     http2::FrameHeader header;
     std::string payload;

@@ -25,6 +25,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "plugins/base/temp_dir.h"
+#include "plugins/base/unique_fd.h"
 #include "services/metadata/containers.h"
 #include "services/metadata/db.h"
 #include "services/metadata/leases.h"
@@ -273,8 +274,8 @@ TEST(MetadataWalTest, LogBlocksAheadOfTheDataAreWritten) {
     if (entry.path().extension() == ".log" && entry.file_size() > 0) log = entry.path();
   }
   ASSERT_FALSE(log.empty());
-  int fd = open(log.c_str(), O_RDONLY | O_CLOEXEC);
-  ASSERT_GE(fd, 0);
+  UniqueFd fd(open(log.c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid()) << std::strerror(errno);
   constexpr uint64_t kChecked = 128 << 10;  // past the data, inside the first zeroed chunk
   constexpr int kMaxExtents = 32;
   std::vector<char> buf(sizeof(fiemap) + kMaxExtents * sizeof(fiemap_extent));
@@ -283,9 +284,8 @@ TEST(MetadataWalTest, LogBlocksAheadOfTheDataAreWritten) {
   map->fm_length = kChecked;
   map->fm_flags = FIEMAP_FLAG_SYNC;
   map->fm_extent_count = kMaxExtents;
-  int rc = ioctl(fd, FS_IOC_FIEMAP, map);
+  int rc = ioctl(fd.get(), FS_IOC_FIEMAP, map);
   int err = errno;
-  close(fd);
   if (rc != 0 && (err == EOPNOTSUPP || err == ENOTTY)) {
     GTEST_SKIP() << "the filesystem under /var/tmp has no FIEMAP to show extents";
   }
