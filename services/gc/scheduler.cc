@@ -82,10 +82,12 @@ void Scheduler::Loop() {
     absl::StatusOr<metadata::GcStats> stats = collector_.Collect();
     if (!stats.ok()) {
       BERTH_LOG(WARN) << "garbage collection failed: " << stats.status().message();
-    } else if (stats->content + stats->blobs + stats->leases + stats->ingests > 0) {
+    } else if (stats->content + stats->blobs + stats->leases + stats->ingests +
+                   stats->backend_snapshots > 0) {
       BERTH_LOG(INFO) << "garbage collected " << stats->content << " content records, "
                       << stats->blobs << " blobs, " << stats->leases << " leases, "
-                      << stats->ingests << " ingests, " << stats->snapshots << " snapshots in "
+                      << stats->ingests << " ingests, " << stats->snapshots << " snapshots ("
+                      << stats->backend_snapshots << " orphaned in a backend) in "
                       << absl::FormatDuration(stats->duration);
     }
     absl::MutexLock lock(&mu_);

@@ -293,12 +293,7 @@ absl::StatusOr<bool> ContentMetadata::DeleteBlobIfUnreferenced(const content::Di
   if (pins_.contains(digest.string())) return false;
   bool referenced = false;
   RETURN_IF_ERROR(db_.View([&](Txn& txn) -> absl::Status {
-    std::vector<std::string> namespaces;
-    std::string prefix = NamespacesPrefix();
-    RETURN_IF_ERROR(txn.Scan(prefix, [&](absl::string_view key, absl::string_view) {
-      namespaces.emplace_back(key.substr(prefix.size()));
-      return true;
-    }));
+    ASSIGN_OR_RETURN(std::vector<std::string> namespaces, NamespaceNames(txn));
     for (const std::string& ns : namespaces) {
       ASSIGN_OR_RETURN(std::optional<std::string> record, txn.Get(ContentKey(ns, digest.string())));
       if (record) {

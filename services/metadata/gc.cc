@@ -14,6 +14,7 @@
 #include "services/metadata/containers.h"
 #include "services/metadata/images.h"
 #include "services/metadata/leases.h"
+#include "services/metadata/namespaces.h"
 #include "services/metadata/records.h"
 #include "services/metadata/schema.h"
 #include "services/metadata/time_util.h"
@@ -105,15 +106,15 @@ absl::StatusOr<GcStats> Collector::Collect() {
   absl::Time start = absl::Now();
   GcStats stats;
   std::vector<std::string> namespaces;
-  RETURN_IF_ERROR(db_.View([&](Txn& txn) {
-    std::string prefix = NamespacesPrefix();
-    return txn.Scan(prefix, [&](absl::string_view key, absl::string_view) {
-      namespaces.emplace_back(key.substr(prefix.size()));
-      return true;
-    });
+  RETURN_IF_ERROR(db_.View([&](Txn& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(namespaces, NamespaceNames(txn));
+    return absl::OkStatus();
   }));
   for (const std::string& ns : namespaces) RETURN_IF_ERROR(CollectNamespace(ns, stats));
   RETURN_IF_ERROR(SweepBlobs(stats));
+  if (snapshots_ != nullptr) {
+    ASSIGN_OR_RETURN(stats.backend_snapshots, snapshots_->RemoveOrphanedBackends());
+  }
   stats.duration = absl::Now() - start;
   return stats;
 }
@@ -370,12 +371,7 @@ absl::Status Collector::SweepBlobs(GcStats& stats) {
   if (content_ == nullptr) return absl::OkStatus();
   absl::flat_hash_set<std::string> held;
   RETURN_IF_ERROR(db_.View([&](Txn& txn) -> absl::Status {
-    std::vector<std::string> namespaces;
-    std::string prefix = NamespacesPrefix();
-    RETURN_IF_ERROR(txn.Scan(prefix, [&](absl::string_view key, absl::string_view) {
-      namespaces.emplace_back(key.substr(prefix.size()));
-      return true;
-    }));
+    ASSIGN_OR_RETURN(std::vector<std::string> namespaces, NamespaceNames(txn));
     for (const std::string& ns : namespaces) {
       std::string kind = KindPrefix(ns, kContentKind);
       RETURN_IF_ERROR(txn.Scan(kind, [&](absl::string_view key, absl::string_view) {

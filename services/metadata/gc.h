@@ -69,6 +69,10 @@ class SnapshotGcHook {
   // containers, leases) and answers FailedPrecondition if not, which the collector ignores.
   virtual absl::Status Remove(const std::string& ns, const std::string& snapshotter,
                               const std::string& key) = 0;
+  // Removes the backend snapshots no record of any namespace refers to (left by a daemon
+  // killed between removing a record and its backend snapshot, or by a failed backend
+  // remove); returns how many went.
+  virtual absl::StatusOr<int> RemoveOrphanedBackends() = 0;
 };
 
 struct GcStats {
@@ -77,6 +81,7 @@ struct GcStats {
   int content = 0;
   int blobs = 0;
   int snapshots = 0;
+  int backend_snapshots = 0;  // orphans (SnapshotGcHook::RemoveOrphanedBackends)
   absl::Duration duration;
 };
 

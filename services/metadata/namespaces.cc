@@ -19,6 +19,16 @@ std::string FirstKind(absl::string_view key, absl::string_view prefix) {
 
 }  // namespace
 
+absl::StatusOr<std::vector<std::string>> NamespaceNames(Txn& txn) {
+  std::vector<std::string> names;
+  const std::string prefix = NamespacesPrefix();
+  RETURN_IF_ERROR(txn.Scan(prefix, [&](absl::string_view key, absl::string_view) {
+    names.emplace_back(key.substr(prefix.size()));
+    return true;
+  }));
+  return names;
+}
+
 absl::Status EnsureNamespace(Txn& txn, absl::string_view ns) {
   std::string key = NamespaceKey(ns);
   // Shared: creates in one namespace must not queue behind each other's commit and fsync;

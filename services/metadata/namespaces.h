@@ -18,6 +18,9 @@ using Namespace = containerd::services::namespaces::v1::Namespace;
 // Creates the namespace record in `txn` if it is missing (no labels).
 absl::Status EnsureNamespace(Txn& txn, absl::string_view ns);
 
+// The names of every namespace, read in `txn`.
+absl::StatusOr<std::vector<std::string>> NamespaceNames(Txn& txn);
+
 class NamespaceStore {
  public:
   explicit NamespaceStore(Db& db) : db_(db) {}

@@ -1,10 +1,15 @@
 #include "services/metadata/snapshots.h"
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "berth/metadata/v1/snapshots.pb.h"
 #include "plugins/base/identifiers.h"
@@ -23,6 +28,12 @@ using snapshotter::Kind;
 
 std::string RecordKey(absl::string_view ns, absl::string_view sn, absl::string_view key) {
   return Key("v1", ns, kSnapshotsKind, sn, key);
+}
+// Whether `name` has NextBackendKey's form "<ns>/<seq>/<key>".
+bool IsBackendKey(absl::string_view name) {
+  std::vector<absl::string_view> parts = absl::StrSplit(name, absl::MaxSplits('/', 2));
+  return parts.size() == 3 && !parts[0].empty() && !parts[2].empty() && !parts[1].empty() &&
+         std::all_of(parts[1].begin(), parts[1].end(), absl::ascii_isdigit);
 }
 std::string ChildKey(absl::string_view ns, absl::string_view sn, absl::string_view parent,
                      absl::string_view child) {
@@ -124,6 +135,15 @@ absl::Status SnapshotStores::Remove(const std::string& ns, const std::string& sn
                                     const std::string& key) {
   ASSIGN_OR_RETURN(SnapshotStore * store, Get(snapshotter));
   return store->Remove(ns, key);
+}
+
+absl::StatusOr<int> SnapshotStores::RemoveOrphanedBackends() {
+  int removed = 0;
+  for (const auto& [name, store] : stores_) {
+    ASSIGN_OR_RETURN(int n, store->RemoveOrphans());
+    removed += n;
+  }
+  return removed;
 }
 
 SnapshotStore::SnapshotStore(Db& db, std::string name, snapshotter::Snapshotter& backend)
@@ -264,6 +284,7 @@ absl::StatusOr<std::vector<snapshotter::Mount>> SnapshotStore::Create(
   RETURN_IF_ERROR(db_.View([&](Txn& txn) { return check(txn, bparent); }));
 
   const std::string bkey = NextBackendKey(ns, key);
+  absl::ReaderMutexLock in_flight(&backend_mu_);
   std::vector<snapshotter::Mount> mounts;
   if (kind == Kind::kView) {
     ASSIGN_OR_RETURN(mounts, backend_.View(bkey, bparent, Inherited(labels)));
@@ -321,6 +342,7 @@ absl::Status SnapshotStore::Commit(const std::string& ns, absl::string_view name
   RETURN_IF_ERROR(db_.View([&](Txn& txn) { return check(txn, active); }));
 
   const std::string bname = NextBackendKey(ns, name);
+  absl::ReaderMutexLock in_flight(&backend_mu_);
   RETURN_IF_ERROR(backend_.Commit(bname, active.backend_key(), Inherited(labels)));
   Record r;
   r.set_backend_key(bname);
@@ -357,6 +379,7 @@ absl::Status SnapshotStore::Commit(const std::string& ns, absl::string_view name
 absl::Status SnapshotStore::Remove(const std::string& ns, absl::string_view key) {
   RETURN_IF_ERROR(ValidateKey("key", key));
   std::string bkey;
+  absl::ReaderMutexLock in_flight(&backend_mu_);
   RETURN_IF_ERROR(db_.Update([&](Txn& txn) -> absl::Status {
     const std::string record_key = RecordKey(ns, name_, key);
     ASSIGN_OR_RETURN(Record r, ReadExisting(txn, record_key, key));
@@ -375,6 +398,55 @@ absl::Status SnapshotStore::Remove(const std::string& ns, absl::string_view key)
     BERTH_LOG(WARN) << "remove backend snapshot " << bkey << " of " << key << ": " << s;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> SnapshotStore::RemoveOrphans() {
+  absl::WriterMutexLock no_flight(&backend_mu_);
+  absl::flat_hash_set<std::string> referenced;
+  RETURN_IF_ERROR(db_.View([&](Txn& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<std::string> namespaces, NamespaceNames(txn));
+    for (const std::string& ns : namespaces) {
+      absl::Status corrupt;
+      RETURN_IF_ERROR(txn.Scan(RecordKey(ns, name_, ""), [&](absl::string_view key,
+                                                             absl::string_view value) {
+        Record r;
+        if (!r.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          corrupt = CorruptRecord(key);
+          return false;
+        }
+        referenced.insert(r.backend_key());
+        return true;
+      }));
+      // A record that cannot be read may name any backend snapshot: take none.
+      RETURN_IF_ERROR(corrupt);
+    }
+    return absl::OkStatus();
+  }));
+  std::vector<std::string> orphans;
+  RETURN_IF_ERROR(backend_.Walk([&](const SnapshotInfo& info) {
+    if (IsBackendKey(info.name) && !referenced.contains(info.name)) orphans.push_back(info.name);
+    return absl::OkStatus();
+  }));
+  // A parent goes only once its children have: passes until one removes nothing.
+  int removed = 0;
+  for (bool progress = true; progress && !orphans.empty();) {
+    progress = false;
+    std::vector<std::string> blocked;
+    for (const std::string& bkey : orphans) {
+      absl::Status status = backend_.Remove(bkey);
+      if (status.ok()) {
+        ++removed;
+        progress = true;
+      } else if (absl::IsFailedPrecondition(status)) {
+        blocked.push_back(bkey);
+      } else if (!absl::IsNotFound(status)) {
+        return status;
+      }
+    }
+    orphans = std::move(blocked);
+  }
+  if (removed > 0) BERTH_LOG(INFO) << "removed " << removed << " orphaned " << name_ << " snapshots";
+  return removed;
 }
 
 absl::Status SnapshotStore::Walk(const std::string& ns,

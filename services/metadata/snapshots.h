@@ -13,7 +13,8 @@
 // Consistency: checks run in one transaction, the backend call outside any lock, and the
 // record is written in a second transaction that checks again; if that fails the backend
 // snapshot is undone. Remove deletes the record first and then the backend snapshot (a
-// failing backend remove is logged: the backend's own Cleanup reclaims it).
+// failing backend remove is logged). A backend snapshot no record refers to (a daemon killed
+// between the two steps, a failed remove) is the garbage collector's: RemoveOrphans takes it.
 //
 // Errors are containerd's: "snapshot \"k\": already exists", "snapshot k does not exist:
 // not found", "parent snapshot p does not exist: not found", "cannot remove snapshot with
@@ -28,6 +29,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "plugins/base/status_macros.h"
 #include "services/metadata/db.h"
 #include "services/metadata/gc.h"
 #include "snapshotter/snapshotter.h"
@@ -69,7 +72,16 @@ class SnapshotStore {
   // Calls fn for each snapshot of `ns` in key order, stopping at the first error.
   absl::Status Walk(const std::string& ns,
                     absl::FunctionRef<absl::Status(const SnapshotInfo&)> fn);
-  absl::Status Cleanup() { return backend_.Cleanup(); }
+  // Snapshots.Cleanup: the orphans first (their directories are the backend's to reclaim
+  // only once their records are gone), then the backend's own leftovers.
+  absl::Status Cleanup() {
+    RETURN_IF_ERROR(RemoveOrphans().status());
+    return backend_.Cleanup();
+  }
+  // Removes every backend snapshot of this store's key format ("<ns>/<seq>/<key>") that no
+  // record of any namespace refers to, children before parents; returns how many went.
+  // Snapshots of other formats (made on the backend directly) are left alone.
+  absl::StatusOr<int> RemoveOrphans() ABSL_LOCKS_EXCLUDED(backend_mu_);
 
  private:
   absl::StatusOr<std::vector<snapshotter::Mount>> Create(snapshotter::Kind kind,
@@ -84,6 +96,10 @@ class SnapshotStore {
   const std::string name_;
   snapshotter::Snapshotter& backend_;
   std::atomic<uint64_t> seq_;
+  // Held shared while a backend snapshot and the records may disagree (Create and Commit
+  // from the backend call to the record's commit, Remove from the record's removal to the
+  // backend's), exclusively by RemoveOrphans: it never takes a snapshot in flight.
+  absl::Mutex backend_mu_;
 };
 
 // Every loaded snapshotter's SnapshotStore, by plugin id (the plugin
@@ -118,6 +134,7 @@ class SnapshotStores final : public SnapshotGcHook {
                     const std::function<void(const Snapshot&)>& fn) override;
   absl::Status Remove(const std::string& ns, const std::string& snapshotter,
                       const std::string& key) override;
+  absl::StatusOr<int> RemoveOrphanedBackends() override;
 
  private:
   std::map<std::string, std::unique_ptr<SnapshotStore>> stores_;

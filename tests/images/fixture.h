@@ -45,7 +45,9 @@ class MetadataFixture : public ::testing::Test {
     if (absl::IsAlreadyExists(writer.status())) return digest.string();
     EXPECT_TRUE(writer.ok()) << writer.status();
     if (!writer.ok()) return "";
-    if ((*writer)->Status().offset() == 0) EXPECT_TRUE((*writer)->Write(data).ok());
+    if ((*writer)->Status().offset() == 0) {
+      EXPECT_TRUE((*writer)->Write(data).ok());
+    }
     absl::Status status = (*writer)->Commit(static_cast<int64_t>(data.size()), digest, labels);
     EXPECT_TRUE(status.ok() || absl::IsAlreadyExists(status)) << status;
     return digest.string();
