@@ -28,6 +28,17 @@ umount_fresh_ext4() {
     rm -f "$1.img"
 }
 
+# remove_ns_cgroups NS: the namespace's parent cgroup in every hierarchy. Runtimes put each
+# container in /<namespace>/<id> and remove only <id> (as runc does); a benchmark's namespace
+# is its own, so it removes the empty parent when it is done (rmdir: never a busy one).
+remove_ns_cgroups() {
+    local dir
+    for dir in /sys/fs/cgroup/*/"$1" /sys/fs/cgroup/"$1"; do
+        [ -d "$dir" ] && rmdir "$dir" 2>/dev/null
+    done
+    return 0
+}
+
 stop_pid() {
     local pid=$1
     kill -0 "$pid" 2>/dev/null || return 0

@@ -78,6 +78,7 @@ cleanup() {
     trap - EXIT INT TERM
     for sock in "$B" "$C"; do [ -S "$sock" ] && remove_all "$sock"; done
     stop_daemons
+    remove_ns_cgroups "$NS"
     [ -n "$SHM" ] && rm -rf "$SHM"
     for m in $(grep -o "$TMP/[^ ]*" /proc/mounts | sort -r); do umount "$m"; done
     if [ "${KEEP_TMP:-0}" = 1 ]; then echo "run.sh: kept $TMP ($FS/fs.img)"; else

@@ -17,6 +17,7 @@ BUILD=$(cd "$BUILD" && pwd)
 BERTHD=$BUILD/services/berthd
 CTR=${CTR:-/usr/bin/ctr}
 IDLE=${IDLE:-2}
+. "$(cd "$(dirname "$0")" && pwd)/../lib.sh"  # remove_ns_cgroups
 for f in "$BERTHD" "$BUILD/runtime/shim/berth-shim" "$CTR" /usr/bin/busybox \
          /usr/bin/containerd-shim-runc-v2; do
     [ -x "$f" ] || { echo "shim_rss.sh: missing $f" >&2; exit 2; }
@@ -42,6 +43,7 @@ cleanup() {
         for _ in $(seq 150); do kill -0 "$BERTHD_PID" 2>/dev/null || break; sleep 0.1; done
     fi
     wait 2>/dev/null || true
+    remove_ns_cgroups "$NS"
     if [ "${KEEP_TMP:-0}" = 1 ]; then echo "shim_rss.sh: kept $TMP"; else rm -rf "$TMP"; fi
     exit $rc
 }
