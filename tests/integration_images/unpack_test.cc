@@ -53,6 +53,7 @@ TEST_F(UnpackTest, LoadUnpacksIntoChainIdsAndCtrRunsTheImage) {
 
   CommandResult run = Ctr({"run", "--rm", "docker.io/library/busybox:latest", "unpacked",
                            "/bin/busybox", "cat", "/hello.txt"});
+  RemoveNamespaceCgroups("default");  // ctr ran it in /default/unpacked
   ASSERT_TRUE(run.ok()) << run.Describe();
   EXPECT_EQ(run.out, "hello\n");
 

@@ -200,6 +200,7 @@ TEST_F(PullTest, CtrPullsThroughBerthd) {
   // And a container runs on what ctr pulled, through berth-shim.
   CommandResult run = Ctr({"run", "--rm", "--runtime", "io.containerd.berth.v1", ref,
                            "pulled-run", "/bin/busybox", "cat", "/hello.txt"});
+  RemoveNamespaceCgroups("default");  // ctr ran it in /default/pulled-run
   ASSERT_TRUE(run.ok()) << run.Describe();
   EXPECT_EQ(run.out, "hello\n");
 }

@@ -252,16 +252,6 @@ int KillShimOf(const std::string& grpc_address, const std::string& id) {
   return killed;
 }
 
-void RemoveNamespaceCgroups(const std::string& ns) {
-  DIR* root = opendir("/sys/fs/cgroup");
-  if (root == nullptr) return;
-  while (struct dirent* entry = readdir(root)) {
-    if (entry->d_name[0] == '.') continue;
-    rmdir(absl::StrCat("/sys/fs/cgroup/", entry->d_name, "/", ns).c_str());
-  }
-  closedir(root);
-}
-
 std::string UniqueNamespace(const std::string& prefix) {
   return absl::StrCat(prefix, "-", getpid());
 }

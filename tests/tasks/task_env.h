@@ -12,6 +12,7 @@
 #include "containerd/services/containers/v1/containers.grpc.pb.h"
 #include "containerd/services/tasks/v1/tasks.grpc.pb.h"
 #include "grpcpp/channel.h"
+#include "tests/testutil/test_daemon.h"
 
 namespace berth::tasks_test {
 
@@ -88,8 +89,7 @@ class TaskClient {
 int KillShimsOf(const std::string& grpc_address);
 int KillShimOf(const std::string& grpc_address, const std::string& id);
 
-// Removes the (empty) per-namespace cgroup parents runc leaves, /sys/fs/cgroup/*/<ns>.
-void RemoveNamespaceCgroups(const std::string& ns);
+using testutil::RemoveNamespaceCgroups;
 
 // A namespace unique to this test process, so runc state never collides with other users.
 std::string UniqueNamespace(const std::string& prefix);

@@ -1,5 +1,6 @@
 #include "tests/testutil/test_daemon.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -189,6 +190,16 @@ std::string TempContainerdConfig(const std::string& dir, const std::string& sock
       "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = \"", socket,
       "\"\n[ttrpc]\n  address = \"", socket, ".ttrpc\"\n",
       "[plugins.\"io.containerd.internal.v1.opt\"]\n  path = \"", dir, "/opt\"\n");
+}
+
+void RemoveNamespaceCgroups(const std::string& ns) {
+  DIR* root = opendir("/sys/fs/cgroup");
+  if (root == nullptr) return;
+  while (struct dirent* entry = readdir(root)) {
+    if (entry->d_name[0] == '.') continue;
+    rmdir(absl::StrCat("/sys/fs/cgroup/", entry->d_name, "/", ns).c_str());
+  }
+  closedir(root);
 }
 
 }  // namespace berth::testutil

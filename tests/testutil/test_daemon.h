@@ -95,4 +95,8 @@ void RemoveTree(const std::string& path);
 // and serves gRPC on `socket` (ttrpc beside it), without the CRI plugin.
 std::string TempContainerdConfig(const std::string& dir, const std::string& socket);
 
+// Removes the (empty) per-namespace cgroup parents runtimes leave, /sys/fs/cgroup/*/<ns>:
+// a container's cgroup is /<ns>/<id>, and only <id> goes with it (as with runc).
+void RemoveNamespaceCgroups(const std::string& ns);
+
 }  // namespace berth::testutil
