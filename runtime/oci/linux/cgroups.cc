@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <utility>
@@ -156,16 +157,23 @@ absl::Status MakeDirs(const std::string& path, bool* created) {
   return absl::OkStatus();
 }
 
-absl::Status RemoveDir(const std::string& path) {
-  for (int attempt = 0; attempt < 50; ++attempt) {
+absl::Status RemoveDir(const std::string& path, bool wait) {
+  // EBUSY while the last tasks are still exiting, or dead but not yet reaped: a process whose
+  // shim died is reaped by init, which may take its time. Back off from 1 ms to 128 ms, about
+  // 1.4 s in all (runc waits about 0.3 s).
+  int64_t delay_ns = 1'000'000;
+  const int attempts = wait ? 18 : 1;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
     if (rmdir(path.c_str()) == 0 || errno == ENOENT) {
       return absl::OkStatus();
     }
     if (errno != EBUSY) {
       return ErrnoError(errno, "rmdir", path);
     }
-    timespec ts{0, 2'000'000};  // The last tasks may still be exiting.
+    if (attempt + 1 == attempts) break;
+    timespec ts{0, delay_ns};
     nanosleep(&ts, nullptr);
+    delay_ns = std::min<int64_t>(delay_ns * 2, 128'000'000);
   }
   return absl::FailedPreconditionError(absl::StrCat("rmdir `", path, "`: processes remain"));
 }

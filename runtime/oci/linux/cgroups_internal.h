@@ -45,8 +45,9 @@ absl::StatusOr<std::vector<pid_t>> ReadProcs(const std::string& dir);
 // mkdir -p that reports whether the leaf was created by this call.
 absl::Status MakeDirs(const std::string& path, bool* created);
 
-// rmdir with a few retries while the last processes finish exiting.
-absl::Status RemoveDir(const std::string& path);
+// rmdir, retried for up to ~1.4 s while the last processes finish exiting (or once, without
+// `wait`: after one hierarchy timed out, the others hold the same processes).
+absl::Status RemoveDir(const std::string& path, bool wait = true);
 
 // Where the container's cgroup lives inside a hierarchy: `cgroups_path` if absolute, else
 // below the runtime's own cgroup `self_path`.

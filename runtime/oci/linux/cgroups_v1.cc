@@ -170,13 +170,13 @@ class V1Manager final : public CgroupManager {
   absl::Status Destroy() override {
     absl::Status result;
     for (const auto& [key, dir] : dirs_) {
-      absl::Status s = RemoveDir(dir);
+      absl::Status s = RemoveDir(dir, /*wait=*/result.ok());
       if (!s.ok() && result.ok()) {
         result = s;
       }
     }
     if (!unified_.empty()) {
-      absl::Status s = RemoveDir(unified_);
+      absl::Status s = RemoveDir(unified_, /*wait=*/result.ok());
       if (!s.ok() && result.ok()) {
         result = s;
       }
