@@ -71,7 +71,7 @@ class SnapshotGcHook {
                               const std::string& key) = 0;
   // Removes the backend snapshots no record of any namespace refers to (left by a daemon
   // killed between removing a record and its backend snapshot, or by a failed backend
-  // remove); returns how many went.
+  // remove) when there can be any; returns how many went.
   virtual absl::StatusOr<int> RemoveOrphanedBackends() = 0;
 };
 

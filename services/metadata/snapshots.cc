@@ -140,7 +140,7 @@ absl::Status SnapshotStores::Remove(const std::string& ns, const std::string& sn
 absl::StatusOr<int> SnapshotStores::RemoveOrphanedBackends() {
   int removed = 0;
   for (const auto& [name, store] : stores_) {
-    ASSIGN_OR_RETURN(int n, store->RemoveOrphans());
+    ASSIGN_OR_RETURN(int n, store->RemoveOrphansIfAny());
     removed += n;
   }
   return removed;
@@ -294,6 +294,7 @@ absl::StatusOr<std::vector<snapshotter::Mount>> SnapshotStore::Create(
   absl::Cleanup undo = [&] {
     if (absl::Status s = backend_.Remove(bkey); !s.ok()) {
       BERTH_LOG(WARN) << "undo backend snapshot " << bkey << ": " << s;
+      orphans_possible_ = true;
     }
   };
   Record r;
@@ -371,7 +372,7 @@ absl::Status SnapshotStore::Commit(const std::string& ns, absl::string_view name
   if (!status.ok()) {
     // The backend has committed; its snapshot is unreachable now and is removed.
     BERTH_LOG(ERROR) << "commit " << key << " -> " << name << ": " << status;
-    (void)backend_.Remove(bname);
+    if (!backend_.Remove(bname).ok()) orphans_possible_ = true;
   }
   return status;
 }
@@ -396,8 +397,16 @@ absl::Status SnapshotStore::Remove(const std::string& ns, absl::string_view key)
   }));
   if (absl::Status s = backend_.Remove(bkey); !s.ok()) {
     BERTH_LOG(WARN) << "remove backend snapshot " << bkey << " of " << key << ": " << s;
+    orphans_possible_ = true;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> SnapshotStore::RemoveOrphansIfAny() {
+  if (!orphans_possible_.exchange(false)) return 0;
+  absl::StatusOr<int> removed = RemoveOrphans();
+  if (!removed.ok()) orphans_possible_ = true;  // the next collection tries again
+  return removed;
 }
 
 absl::StatusOr<int> SnapshotStore::RemoveOrphans() {

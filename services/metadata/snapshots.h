@@ -82,6 +82,9 @@ class SnapshotStore {
   // record of any namespace refers to, children before parents; returns how many went.
   // Snapshots of other formats (made on the backend directly) are left alone.
   absl::StatusOr<int> RemoveOrphans() ABSL_LOCKS_EXCLUDED(backend_mu_);
+  // RemoveOrphans if there can be any: once after start-up (a crash may have left some), and
+  // after a backend remove failed. What the garbage collector calls each time.
+  absl::StatusOr<int> RemoveOrphansIfAny() ABSL_LOCKS_EXCLUDED(backend_mu_);
 
  private:
   absl::StatusOr<std::vector<snapshotter::Mount>> Create(snapshotter::Kind kind,
@@ -100,6 +103,8 @@ class SnapshotStore {
   // from the backend call to the record's commit, Remove from the record's removal to the
   // backend's), exclusively by RemoveOrphans: it never takes a snapshot in flight.
   absl::Mutex backend_mu_;
+  // Set at start-up and whenever a backend snapshot could not be removed.
+  std::atomic<bool> orphans_possible_{true};
 };
 
 // Every loaded snapshotter's SnapshotStore, by plugin id (the plugin
