@@ -17,6 +17,7 @@ const std::string* FindHeader(const std::vector<Header>& fields, std::string_vie
   }
   return nullptr;
 }
+
 namespace {
 
 struct StaticEntry {

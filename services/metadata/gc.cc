@@ -346,24 +346,12 @@ absl::Status Collector::SweepSnapshots(const std::string& ns, const Marked& mark
       pending.push_back(snapshot);
     }
   }
-  // Keys say nothing of depth, and a parent cannot go before its children: sweep in passes,
-  // retrying what still had children, until a pass removes nothing.
-  for (bool progress = true; progress && !pending.empty();) {
-    progress = false;
-    std::vector<std::pair<std::string, std::string>> blocked;
-    for (const auto& [snapshotter, key] : pending) {
-      absl::Status status = snapshots_->Remove(ns, snapshotter, key);
-      if (status.ok()) {
-        ++stats.snapshots;
-        progress = true;
-      } else if (absl::IsFailedPrecondition(status)) {
-        blocked.emplace_back(snapshotter, key);
-      } else if (!absl::IsNotFound(status)) {
-        return status;
-      }
-    }
-    pending = std::move(blocked);
-  }
+  // Keys say nothing of depth, and a parent cannot go before its children.
+  auto remove = [&](const std::pair<std::string, std::string>& snapshot) {
+    return snapshots_->Remove(ns, snapshot.first, snapshot.second);
+  };
+  ASSIGN_OR_RETURN(int removed, RemoveInPasses(std::move(pending), remove));
+  stats.snapshots += removed;
   return absl::OkStatus();
 }
 

@@ -43,6 +43,8 @@
 
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -74,6 +76,31 @@ class SnapshotGcHook {
   // remove) when there can be any; returns how many went.
   virtual absl::StatusOr<int> RemoveOrphanedBackends() = 0;
 };
+
+// Removes each of `items` with `remove(item)` in passes until one removes nothing: an item
+// that answers FailedPrecondition (it still has children) is tried again in the next pass,
+// NotFound counts as gone already, any other error stops. Returns how many `remove` took.
+template <typename T, typename Remove>
+absl::StatusOr<int> RemoveInPasses(std::vector<T> items, Remove remove) {
+  int removed = 0;
+  for (bool progress = true; progress && !items.empty();) {
+    progress = false;
+    std::vector<T> blocked;
+    for (const T& item : items) {
+      absl::Status status = remove(item);
+      if (status.ok()) {
+        ++removed;
+        progress = true;
+      } else if (absl::IsFailedPrecondition(status)) {
+        blocked.push_back(item);
+      } else if (!absl::IsNotFound(status)) {
+        return status;
+      }
+    }
+    items = std::move(blocked);
+  }
+  return removed;
+}
 
 struct GcStats {
   int leases = 0;

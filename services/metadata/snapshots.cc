@@ -410,6 +410,24 @@ absl::StatusOr<int> SnapshotStore::RemoveOrphansIfAny() {
 }
 
 absl::StatusOr<int> SnapshotStore::RemoveOrphans() {
+  ASSIGN_OR_RETURN(std::vector<std::string> orphans, FindOrphans());
+  // Outside the lock: an orphan's key is never used again (keys carry a sequence number), so
+  // nothing can come to refer to it while it goes.
+  ASSIGN_OR_RETURN(int removed,
+                   RemoveInPasses(std::move(orphans),
+                                  [&](const std::string& bkey) { return backend_.Remove(bkey); }));
+  if (removed > 0) {
+    BERTH_LOG(INFO) << "removed " << removed << " orphaned " << name_ << " snapshots";
+  }
+  return removed;
+}
+
+absl::Status SnapshotStore::Cleanup() {
+  RETURN_IF_ERROR(RemoveOrphans().status());
+  return backend_.Cleanup();
+}
+
+absl::StatusOr<std::vector<std::string>> SnapshotStore::FindOrphans() {
   absl::WriterMutexLock no_flight(&backend_mu_);
   absl::flat_hash_set<std::string> referenced;
   RETURN_IF_ERROR(db_.View([&](Txn& txn) -> absl::Status {
@@ -436,26 +454,7 @@ absl::StatusOr<int> SnapshotStore::RemoveOrphans() {
     if (IsBackendKey(info.name) && !referenced.contains(info.name)) orphans.push_back(info.name);
     return absl::OkStatus();
   }));
-  // A parent goes only once its children have: passes until one removes nothing.
-  int removed = 0;
-  for (bool progress = true; progress && !orphans.empty();) {
-    progress = false;
-    std::vector<std::string> blocked;
-    for (const std::string& bkey : orphans) {
-      absl::Status status = backend_.Remove(bkey);
-      if (status.ok()) {
-        ++removed;
-        progress = true;
-      } else if (absl::IsFailedPrecondition(status)) {
-        blocked.push_back(bkey);
-      } else if (!absl::IsNotFound(status)) {
-        return status;
-      }
-    }
-    orphans = std::move(blocked);
-  }
-  if (removed > 0) BERTH_LOG(INFO) << "removed " << removed << " orphaned " << name_ << " snapshots";
-  return removed;
+  return orphans;
 }
 
 absl::Status SnapshotStore::Walk(const std::string& ns,

@@ -10,9 +10,9 @@
 // <snapshotter>/<parent>/<child> lists children so Remove can refuse a parent in one seek.
 // Backends only see labels under "containerd.io/snapshot/" (inherited labels, as containerd).
 //
-// Consistency: checks run in one transaction, the backend call outside any lock, and the
-// record is written in a second transaction that checks again; if that fails the backend
-// snapshot is undone. Remove deletes the record first and then the backend snapshot (a
+// Consistency: checks run in one transaction, the backend call outside any database lock,
+// and the record is written in a second transaction that checks again; if that fails the
+// backend snapshot is undone. Remove deletes the record first and then the backend snapshot (a
 // failing backend remove is logged). A backend snapshot no record refers to (a daemon killed
 // between the two steps, a failed remove) is the garbage collector's: RemoveOrphans takes it.
 //
@@ -30,7 +30,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "plugins/base/status_macros.h"
 #include "services/metadata/db.h"
 #include "services/metadata/gc.h"
 #include "snapshotter/snapshotter.h"
@@ -74,10 +73,7 @@ class SnapshotStore {
                     absl::FunctionRef<absl::Status(const SnapshotInfo&)> fn);
   // Snapshots.Cleanup: the orphans first (their directories are the backend's to reclaim
   // only once their records are gone), then the backend's own leftovers.
-  absl::Status Cleanup() {
-    RETURN_IF_ERROR(RemoveOrphans().status());
-    return backend_.Cleanup();
-  }
+  absl::Status Cleanup();
   // Removes every backend snapshot of this store's key format ("<ns>/<seq>/<key>") that no
   // record of any namespace refers to, children before parents; returns how many went.
   // Snapshots of other formats (made on the backend directly) are left alone.
@@ -94,6 +90,8 @@ class SnapshotStore {
                                                          const Labels& labels,
                                                          const std::optional<std::string>& lease);
   std::string NextBackendKey(absl::string_view ns, absl::string_view key);
+  // The backend keys RemoveOrphans takes, decided under backend_mu_ held exclusively.
+  absl::StatusOr<std::vector<std::string>> FindOrphans() ABSL_LOCKS_EXCLUDED(backend_mu_);
 
   Db& db_;
   const std::string name_;
@@ -101,7 +99,7 @@ class SnapshotStore {
   std::atomic<uint64_t> seq_;
   // Held shared while a backend snapshot and the records may disagree (Create and Commit
   // from the backend call to the record's commit, Remove from the record's removal to the
-  // backend's), exclusively by RemoveOrphans: it never takes a snapshot in flight.
+  // backend's), exclusively by FindOrphans: it never picks a snapshot in flight.
   absl::Mutex backend_mu_;
   // Set at start-up and whenever a backend snapshot could not be removed.
   std::atomic<bool> orphans_possible_{true};
