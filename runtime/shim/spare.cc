@@ -1,7 +1,9 @@
 // TaskService::Adopt: a spare shim (`start -spare`, started by berthd ahead of any task)
 // becomes the shim of the task berthd names, as if `start` had been run for it.
 
+#include <fcntl.h>
 #include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -35,16 +37,17 @@ std::optional<std::pair<char*, char*>> ArgvArea() {
   return std::make_pair(reinterpret_cast<char*>(arg_start), reinterpret_cast<char*>(arg_end));
 }
 
-// /proc/<pid>/cmdline (what ps shows and what tools match shims by) as `start` would have set
-// it for the task: its -namespace and -id, without -spare. Rewritten in place (changing
-// where the kernel looks needs CAP_SYS_RESOURCE, which not every root has): berthd starts
-// spares with a -spare-room argument that leaves space for any task's namespace and id.
-void ShowTaskInCommandLine(const Flags& flags) {
+// /proc/<pid>/cmdline (what ps shows and what tools match shims by) with the -namespace and
+// -id of `flags`: as `start` would have set it for the task (without -spare and its room), or,
+// `waiting` as a spare again, with them. Rewritten in place (changing where the kernel looks
+// needs CAP_SYS_RESOURCE, which not every root has): berthd starts spares with a -spare-room
+// argument that leaves space for any task's namespace and id.
+void ShowInCommandLine(const Flags& flags, bool waiting) {
   std::string cmdline;
   for (size_t i = 0; i < flags.argv.size(); ++i) {
     const std::string& arg = flags.argv[i];
-    if (arg == "-spare") continue;
-    if (arg == "-spare-room") {
+    if (!waiting && arg == "-spare") continue;
+    if (!waiting && arg == "-spare-room") {
       ++i;
       continue;
     }
@@ -56,12 +59,18 @@ void ShowTaskInCommandLine(const Flags& flags) {
   }
   std::optional<std::pair<char*, char*>> area = ArgvArea();
   if (!area.has_value() || cmdline.size() > static_cast<size_t>(area->second - area->first)) {
-    BERTH_LOG(DEBUG) << "the command line keeps the spare's id";
+    BERTH_LOG(DEBUG) << "the command line keeps the id it had";
     return;
   }
   memcpy(area->first, cmdline.data(), cmdline.size());
   memset(area->first + cmdline.size(), 0, static_cast<size_t>(area->second - area->first) -
                                                cmdline.size());
+}
+
+// Whether any child (a container process re-parented to us, a publish helper) is left.
+bool HasChildren() {
+  siginfo_t info{};
+  return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
 }
 
 }  // namespace
@@ -96,8 +105,46 @@ absl::Status TaskService::Adopt(const berth::shim::v1::AdoptRequest& request) {
   flags_.bundle = request.bundle();
   publisher_->SetNamespace(flags_.ns);
   adopted_ = true;
-  ShowTaskInCommandLine(flags_);
+  ShowInCommandLine(flags_, /*waiting=*/false);
   BERTH_LOG(DEBUG) << "spare shim adopted task " << flags_.ns << "/" << flags_.id;
+  return absl::OkStatus();
+}
+
+absl::Status TaskService::Recycle(const berth::shim::v1::RecycleRequest& request) {
+  if (!flags_.spare || !adopted_) {
+    return FailedPrecondition("only the shim of an adopted spare can be recycled");
+  }
+  if (init_ != nullptr || !execs_.empty()) {
+    return FailedPrecondition(absl::StrCat("task ", flags_.id, " is not deleted"));
+  }
+  if (request.id().empty()) return InvalidArgument("recycle: the spare id is required");
+  if (request.bundle().empty() || request.bundle()[0] != '/') {
+    return InvalidArgument(absl::StrCat("recycle: bundle `", request.bundle(), "` is not absolute"));
+  }
+  // Whatever the container left behind goes with this shim (its exit reaps it), never into
+  // the next container's.
+  if (HasChildren()) return FailedPrecondition("processes of the deleted task are left");
+  UniqueFd null_fd(open("/dev/null", O_WRONLY | O_CLOEXEC));
+  if (!null_fd.valid()) return ErrnoError(errno, "open", "/dev/null");
+  ASSIGN_OR_RETURN(std::string address, ReadFile(JoinPath(flags_.bundle, "address")));
+  RETURN_IF_ERROR(WriteFileReplace(JoinPath(request.bundle(), "address"), address, 0600));
+  RETURN_IF_ERROR(
+      WriteFileReplace(JoinPath(request.bundle(), "shim.pid"), absl::StrCat(getpid()), 0600));
+  if (chdir(request.bundle().c_str()) != 0) return ErrnoError(errno, "chdir", request.bundle());
+  BERTH_LOG(DEBUG) << "task " << flags_.ns << "/" << flags_.id << " deleted: recycled as spare "
+                   << request.id();
+  // The task's log FIFO loses its reader with the task: a spare logs nowhere.
+  dup2(null_fd.get(), STDERR_FILENO);
+  flags_.ns = spare_namespace_;
+  flags_.id = request.id();
+  flags_.bundle = request.bundle();
+  publisher_->SetNamespace(flags_.ns);
+  backend_.reset();
+  adopted_ = false;
+  ShowInCommandLine(flags_, /*waiting=*/true);
+  // The deleted task's rootfs is unmounted for good now, after the reply: its final unmount
+  // syncs the upper filesystem (DetachRootfs), which no caller needs to wait for.
+  loop_->Post([this] { detached_rootfs_.clear(); });
   return absl::OkStatus();
 }
 
@@ -109,6 +156,14 @@ void TaskService::RegisterSpare(ttrpc::Server* server) {
           -> absl::StatusOr<google::protobuf::Empty> {
         trimmer_.Touch();
         RETURN_IF_ERROR(Adopt(request));
+        return google::protobuf::Empty();
+      });
+  server->RegisterSync<berth::shim::v1::RecycleRequest, google::protobuf::Empty>(
+      "berth.shim.v1.Spare", "Recycle",
+      [this](const ttrpc::ServerCall&, const berth::shim::v1::RecycleRequest& request)
+          -> absl::StatusOr<google::protobuf::Empty> {
+        trimmer_.Touch();
+        RETURN_IF_ERROR(Recycle(request));
         return google::protobuf::Empty();
       });
 }

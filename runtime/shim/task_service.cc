@@ -59,7 +59,8 @@ containerd::runc::v1::Options ParseOptions(const google::protobuf::Any& from_req
 TaskService::TaskService(ttrpc::EventLoop* loop, const Flags& flags, std::string stdin_options,
                          Publisher* publisher, std::function<void()> on_shutdown)
     : loop_(loop), flags_(flags), stdin_options_(std::move(stdin_options)),
-      publisher_(publisher), on_shutdown_(std::move(on_shutdown)), trimmer_(loop) {
+      publisher_(publisher), on_shutdown_(std::move(on_shutdown)), spare_namespace_(flags.ns),
+      trimmer_(loop) {
   trimmer_.Touch();
 }
 

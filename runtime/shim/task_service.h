@@ -76,6 +76,7 @@ class TaskService {
   // berth.shim.v1.Spare (spare.cc), registered only for `start -spare`.
   void RegisterSpare(ttrpc::Server* server);
   absl::Status Adopt(const berth::shim::v1::AdoptRequest& request);
+  absl::Status Recycle(const berth::shim::v1::RecycleRequest& request);
   void Shutdown(ttrpc::ServerCall call);
 
   absl::StatusOr<ShimProcess*> Find(const std::string& id, const std::string& exec_id);
@@ -94,14 +95,15 @@ class TaskService {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<ShimProcess> init_;
   bool rootfs_mounted_ = false;
-  // The deleted task's rootfs, out of the mount table but alive until the shim exits (see
-  // DetachRootfs: the final unmount's sync is left to the exiting shim).
+  // The deleted task's rootfs, out of the mount table but alive until the shim exits or is
+  // recycled (see DetachRootfs: the final unmount's sync is left to the exiting shim).
   std::vector<UniqueFd> detached_rootfs_;
   std::map<std::string, std::unique_ptr<ShimProcess>> execs_;
   int oom_fd_ = -1;
   int64_t oom_kills_ = 0;  // cgroup v2: the last oom_kill count seen.
   uint64_t next_waiter_ = 1;
   bool adopted_ = false;
+  const std::string spare_namespace_;  // the -namespace a spare started with
   IdleTrimmer trimmer_;
 };
 

@@ -10,7 +10,14 @@ ShimTask::~ShimTask() { Close(); }
 absl::Status ShimTask::Call(absl::string_view method,
                             const google::protobuf::MessageLite& request,
                             google::protobuf::MessageLite* response, absl::Duration timeout) {
-  return client_->Call(kTaskService, method, request, response,
+  return CallService(kTaskService, method, request, response, timeout);
+}
+
+absl::Status ShimTask::CallService(absl::string_view service, absl::string_view method,
+                                   const google::protobuf::MessageLite& request,
+                                   google::protobuf::MessageLite* response,
+                                   absl::Duration timeout) {
+  return client_->Call(service, method, request, response,
                        {.metadata = ttrpc::Metadata::WithNamespace(ns()), .timeout = timeout});
 }
 
@@ -107,15 +114,23 @@ bool ShimTask::dead() const {
 
 void ShimTask::Close() {
   std::vector<WaitCallback> parked;
+  bool released;
   {
     absl::MutexLock lock(&mu_);
     closed_ = true;
+    released = released_;
     parked.swap(parked_);
   }
   for (WaitCallback& done : parked) {
     done(absl::UnavailableError(absl::StrCat("task ", id(), ": daemon shutting down")));
   }
-  if (client_) client_->Close();
+  if (client_ && !released) client_->Close();
+}
+
+std::shared_ptr<ttrpc::Client> ShimTask::ReleaseClient() {
+  absl::MutexLock lock(&mu_);
+  released_ = true;
+  return client_;
 }
 
 }  // namespace berth::runtime_v2

@@ -33,12 +33,18 @@ inline constexpr char kTaskService[] = "containerd.task.v2.Task";
 inline constexpr absl::Duration kShimCallTimeout = absl::Seconds(30);
 inline constexpr absl::Duration kStateTimeout = absl::Seconds(2);  // io.containerd.timeout.task.state
 
+// Where a shim adopted from the spare pool came from (SpareShims): the pool may take it back.
+struct SpareOrigin {
+  std::string binary_version;  // of the binary it was started from
+  int tasks_served = 0;        // this task included
+};
+
 class ShimTask : public std::enable_shared_from_this<ShimTask> {
  public:
   using WaitCallback = std::function<void(absl::StatusOr<shimapi::WaitResponse>)>;
 
   ShimTask(Bundle bundle, std::string runtime, std::string binary,
-           std::unique_ptr<ttrpc::Client> client)
+           std::shared_ptr<ttrpc::Client> client)
       : bundle_(std::move(bundle)), runtime_(std::move(runtime)), binary_(std::move(binary)),
         client_(std::move(client)) {}
   ~ShimTask();
@@ -55,10 +61,17 @@ class ShimTask : public std::enable_shared_from_this<ShimTask> {
     pid_ = pid;
   }
 
+  const std::optional<SpareOrigin>& spare_origin() const { return spare_origin_; }
+  void set_spare_origin(SpareOrigin origin) { spare_origin_ = std::move(origin); }
+
   // A unary call to the shim's Task service with the task's namespace.
   absl::Status Call(absl::string_view method, const google::protobuf::MessageLite& request,
                     google::protobuf::MessageLite* response,
                     absl::Duration timeout = kShimCallTimeout);
+  // The same to another of the shim's services.
+  absl::Status CallService(absl::string_view service, absl::string_view method,
+                           const google::protobuf::MessageLite& request,
+                           google::protobuf::MessageLite* response, absl::Duration timeout);
 
   // Task.Connect: NotFound/Unavailable/DeadlineExceeded if the shim does not answer.
   absl::StatusOr<shimapi::ConnectResponse> Connect(absl::Duration timeout);
@@ -74,6 +87,9 @@ class ShimTask : public std::enable_shared_from_this<ShimTask> {
 
   // Fails parked waiters (daemon shutdown) and closes the connection.
   void Close();
+  // The connection, for a shim that outlives its task (a recycled spare): Close() leaves it
+  // open. Calls through this task still reach the shim (which no longer has the task).
+  std::shared_ptr<ttrpc::Client> ReleaseClient();
 
  private:
   void Park(WaitCallback done);
@@ -81,7 +97,8 @@ class ShimTask : public std::enable_shared_from_this<ShimTask> {
   Bundle bundle_;
   std::string runtime_;
   std::string binary_;
-  std::unique_ptr<ttrpc::Client> client_;
+  const std::shared_ptr<ttrpc::Client> client_;
+  std::optional<SpareOrigin> spare_origin_;  // set once, before the task is shared
   pid_t shim_pid_ = 0;
   uint32_t pid_ = 0;
 
@@ -89,6 +106,7 @@ class ShimTask : public std::enable_shared_from_this<ShimTask> {
   std::optional<shimapi::WaitResponse> dead_exit_ ABSL_GUARDED_BY(mu_);
   std::vector<WaitCallback> parked_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool released_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace berth::runtime_v2

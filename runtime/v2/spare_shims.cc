@@ -160,9 +160,9 @@ void SpareShims::Quiet() {
   wanted_.notify_one();
 }
 
-std::unique_ptr<ttrpc::Client> SpareShims::Take(const std::string& binary,
-                                                const Bundle& bundle) {
-  if (binary != binary_) return nullptr;
+std::optional<SpareShims::Adopted> SpareShims::Take(const std::string& binary,
+                                                    const Bundle& bundle) {
+  if (binary != binary_) return std::nullopt;
   std::optional<Spare> spare;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -171,10 +171,10 @@ std::unique_ptr<ttrpc::Client> SpareShims::Take(const std::string& binary,
     not_before_ = absl::Now() + kQuietPeriod;
   }
   wanted_.notify_one();
-  if (!spare.has_value()) return nullptr;
+  if (!spare.has_value()) return std::nullopt;
   if (spare->binary_version != BinaryVersion(binary_)) {
     Discard(*std::move(spare));  // upgraded since: the next spare runs the new binary
-    return nullptr;
+    return std::nullopt;
   }
   berth::shim::v1::AdoptRequest request;
   request.set_namespace_(bundle.ns());
@@ -188,14 +188,54 @@ std::unique_ptr<ttrpc::Client> SpareShims::Take(const std::string& binary,
   if (!adopted.ok()) {
     BERTH_LOG(WARN) << "spare shim " << spare->bundle.id() << " not adopted: " << adopted;
     Discard(*std::move(spare));
-    return nullptr;
+    return std::nullopt;
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
     adopted_.push_back(std::move(spare->bundle));
   }
   wanted_.notify_one();
-  return std::move(spare->client);
+  return Adopted{std::move(spare->client),
+                 {std::move(spare->binary_version), spare->tasks_served + 1}};
+}
+
+bool SpareShims::Recycle(ShimTask& task) {
+  const std::optional<SpareOrigin>& origin = task.spare_origin();
+  if (!origin.has_value() || task.binary() != binary_ ||
+      origin->tasks_served >= kMaxTasksPerShim) {
+    return false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || ready_.has_value()) return false;
+  }
+  if (origin->binary_version != BinaryVersion(binary_)) return false;  // upgraded since
+  std::string id = absl::StrCat("spare-", getpid(), "-", next_id_++);
+  absl::StatusOr<Bundle> bundle = Bundle::Create(state_dir_, root_dir_, kNamespace, id, "{}");
+  if (!bundle.ok()) return false;
+  berth::shim::v1::RecycleRequest request;
+  request.set_id(id);
+  request.set_bundle(bundle->path());
+  google::protobuf::Empty empty;
+  if (absl::Status recycled =
+          task.CallService("berth.shim.v1.Spare", "Recycle", request, &empty, kCallTimeout);
+      !recycled.ok()) {
+    BERTH_LOG(DEBUG) << "shim of " << task.ns() << "/" << task.id() << " not recycled: "
+                     << recycled;
+    (void)bundle->Delete();
+    return false;
+  }
+  Spare spare{*std::move(bundle), task.ReleaseClient(), origin->binary_version,
+              origin->tasks_served};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_ && !ready_.has_value()) {
+      ready_ = std::move(spare);
+      return true;
+    }
+  }
+  Discard(std::move(spare));  // a spare was started meanwhile
+  return true;
 }
 
 }  // namespace berth::runtime_v2

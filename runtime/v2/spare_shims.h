@@ -12,6 +12,15 @@
 // bundle, moves its cwd and its log there and publishes events under the task's namespace;
 // the spare's own bundle is removed. A background thread then starts the next spare.
 //
+// Recycle() takes the shim of a deleted task that came from the pool back as the next spare,
+// when none is ready: instead of exiting, the shim moves to a new spare bundle
+// (berth.shim.v1.Spare/Recycle) and the next task starts without a shim being started at all
+// (no spawn, exec, start-up or fork: the CPU time that, on two cores, back-to-back runs could
+// not hide). A shim serves at most kMaxTasksPerShim tasks; one whose children are not all gone
+// refuses and exits as usual. Containers never run in the shim's memory (their init is a
+// forked child that execs, from a sealed copy of the binary), so nothing of one task reaches
+// the next.
+//
 // A spare whose binary changed on disk since it started (an upgrade) is shut down instead of
 // used. Spares left by a daemon that died are shut down at start-up (Shutdown over their
 // address: a shim without a task exits) and their bundles removed; so are the live ones when
@@ -21,6 +30,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -35,6 +45,7 @@
 #include "runtime/ttrpc/event_loop.h"
 #include "runtime/v2/bundle.h"
 #include "runtime/v2/shim_binary.h"
+#include "runtime/v2/shim_task.h"
 
 namespace berth::runtime_v2 {
 
@@ -50,9 +61,20 @@ class SpareShims {
   // The bundles' namespace directory: Restore must skip it.
   static constexpr char kNamespace[] = ".spare";
 
-  // A connected client of a shim now serving `bundle`'s task, or null (no spare ready, another
-  // binary, or the adoption failed): the caller starts a shim itself.
-  std::unique_ptr<ttrpc::Client> Take(const std::string& binary, const Bundle& bundle);
+  // How many tasks one shim serves before it exits (bounds what a long-lived shim may gather).
+  static constexpr int kMaxTasksPerShim = 100;
+
+  struct Adopted {
+    std::shared_ptr<ttrpc::Client> client;  // connected to the shim now serving the task
+    SpareOrigin origin;
+  };
+  // The spare now serving `bundle`'s task, or nothing (no spare ready, another binary, or the
+  // adoption failed): the caller starts a shim itself.
+  std::optional<Adopted> Take(const std::string& binary, const Bundle& bundle);
+  // Makes the shim of `task` (deleted, not yet shut down) the next spare. False: the pool did
+  // not take it (no spare origin, another binary or version, a spare is ready, or the shim
+  // refused); the caller shuts it down. True: the pool owns the shim and its connection.
+  bool Recycle(ShimTask& task);
   // Task activity (a create or delete): the next spare starts only after a quiet period.
   // Starting a shim costs CPU time; started the moment a spare is taken, it competed with the
   // very Create that took it (Tasks.Create 14 ms instead of 10 on two cores), and started
@@ -62,8 +84,9 @@ class SpareShims {
  private:
   struct Spare {
     Bundle bundle;
-    std::unique_ptr<ttrpc::Client> client;
+    std::shared_ptr<ttrpc::Client> client;
     std::string binary_version;  // BinaryVersion() when it started
+    int tasks_served = 0;
   };
   void RemoveStale();
   void Refill();
@@ -73,7 +96,7 @@ class SpareShims {
   const std::string binary_, state_dir_, root_dir_;
   const ShimEnv env_;
   ttrpc::EventLoop* loop_;
-  int next_id_ = 0;  // refill thread only
+  std::atomic<int> next_id_{0};
 
   std::mutex mu_;
   std::condition_variable wanted_;

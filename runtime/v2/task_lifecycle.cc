@@ -47,15 +47,19 @@ absl::StatusOr<std::shared_ptr<ShimTask>> TaskManager::StartTask(const std::stri
   const google::protobuf::Any& topts =
       options.task_options.type_url().empty() ? options.runtime_options : options.task_options;
   ASSIGN_OR_RETURN(UniqueFd log_fd, OpenShimLog(bundle));
-  std::unique_ptr<ttrpc::Client> client;
-  if (spares_ != nullptr && topts.type_url().empty()) client = spares_->Take(binary, bundle);
-  if (client == nullptr) {
+  std::optional<SpareShims::Adopted> spare;
+  if (spares_ != nullptr && topts.type_url().empty()) spare = spares_->Take(binary, bundle);
+  std::shared_ptr<ttrpc::Client> client;
+  if (spare.has_value()) {
+    client = std::move(spare->client);
+  } else {
     std::string stdin_any = topts.type_url().empty() ? "" : topts.SerializeAsString();
     ASSIGN_OR_RETURN(std::string address, StartShim(binary, bundle, options_.env, stdin_any));
     ASSIGN_OR_RETURN(client, ttrpc::Client::Connect(address, loop_.get()));
   }
   RETURN_IF_ERROR(bundle.WriteFile("shim-binary-path", binary));
   auto task = std::make_shared<ShimTask>(bundle, options.runtime, binary, std::move(client));
+  if (spare.has_value()) task->set_spare_origin(std::move(spare->origin));
 
   shimapi::CreateTaskRequest request;
   request.set_id(options.id);
@@ -106,15 +110,18 @@ absl::StatusOr<shimapi::DeleteResponse> TaskManager::Delete(const std::string& n
   return response;
 }
 
-// Shuts the shim down and removes the bundle of a task that is no longer registered.
+// Shuts the shim down (or gives it back to the spare pool) and removes the bundle of a task
+// that is no longer registered.
 void TaskManager::Teardown(const std::shared_ptr<ShimTask>& task) {
-  shimapi::ShutdownRequest shutdown;
-  shutdown.set_id(task->id());
-  google::protobuf::Empty empty;
-  absl::Status status = task->Call("Shutdown", shutdown, &empty, kShutdownTimeout);
-  if (!status.ok() && !absl::IsUnavailable(status)) {
-    BERTH_LOG(WARN) << "shutdown shim of " << task->ns() << "/" << task->id() << ": "
-                       << status;
+  if (spares_ == nullptr || !spares_->Recycle(*task)) {
+    shimapi::ShutdownRequest shutdown;
+    shutdown.set_id(task->id());
+    google::protobuf::Empty empty;
+    absl::Status status = task->Call("Shutdown", shutdown, &empty, kShutdownTimeout);
+    if (!status.ok() && !absl::IsUnavailable(status)) {
+      BERTH_LOG(WARN) << "shutdown shim of " << task->ns() << "/" << task->id() << ": "
+                         << status;
+    }
   }
   Unwatch(task);
   task->Close();

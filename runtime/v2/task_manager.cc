@@ -156,7 +156,7 @@ absl::Status TaskManager::Watch(const std::shared_ptr<ShimTask>& task, UniqueFd 
   {
     absl::MutexLock lock(&mu_);
     tasks_[Key(task->ns(), task->id())] = task;
-    watches_[task.get()] = log->get();
+    watches_[task.get()] = {log->get(), pidfd};
   }
   std::weak_ptr<ShimTask> weak = task;
   loop_->Post([this, log, pidfd, weak] {
@@ -171,20 +171,22 @@ absl::Status TaskManager::Watch(const std::shared_ptr<ShimTask>& task, UniqueFd 
   return absl::OkStatus();
 }
 
-// Stops pumping the task's log FIFO (closing it). The pidfd watch removes itself when the shim
-// exits, so its fd number is never removed twice (it could have been reused by then).
+// Stops pumping the task's log FIFO (closing it) and watching its shim's process (which a
+// recycled spare outlives the task with). The pidfd watch may have removed itself already
+// (the shim exited); its fd stays open until here, so the number is not another's yet.
 void TaskManager::Unwatch(const std::shared_ptr<ShimTask>& task) {
-  int log_fd;
+  Watched watched;
   {
     absl::MutexLock lock(&mu_);
     auto it = watches_.find(task.get());
     if (it == watches_.end()) return;
-    log_fd = it->second;
+    watched = std::move(it->second);
     watches_.erase(it);
   }
-  loop_->Post([this, log_fd] {
-    PumpLog(log_fd);  // Whatever the shim logged last.
-    loop_->Remove(log_fd);
+  loop_->Post([this, watched] {
+    PumpLog(watched.log_fd);  // Whatever the shim logged last.
+    loop_->Remove(watched.log_fd);
+    loop_->Remove(watched.pidfd->get());
   });
 }
 

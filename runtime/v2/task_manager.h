@@ -33,6 +33,7 @@
 #include "absl/synchronization/mutex.h"
 #include "containerd/types/mount.pb.h"
 #include "google/protobuf/any.pb.h"
+#include "plugins/base/unique_fd.h"
 #include "runtime/ttrpc/event_loop.h"
 #include "runtime/ttrpc/server.h"
 #include "runtime/v2/shim_binary.h"
@@ -118,8 +119,14 @@ class TaskManager {
   std::map<std::string, std::shared_ptr<ShimTask>> tasks_ ABSL_GUARDED_BY(mu_);
   // "ns/id/pid" of init exits this daemon published at restore (dropped if the shim retries).
   std::set<std::string> restored_exits_ ABSL_GUARDED_BY(mu_);
-  // Each task's log FIFO fd on the loop (owned by its loop callback), for Unwatch.
-  std::map<ShimTask*, int> watches_ ABSL_GUARDED_BY(mu_);
+  // What Watch() registered on the loop for each task, for Unwatch: its log FIFO (the fd owned
+  // by its loop callback) and a pidfd on its shim (kept open here too, so that Unwatch never
+  // removes a reused fd number).
+  struct Watched {
+    int log_fd;
+    std::shared_ptr<UniqueFd> pidfd;
+  };
+  std::map<ShimTask*, Watched> watches_ ABSL_GUARDED_BY(mu_);
 
   std::mutex cleanup_mu_;
   std::condition_variable cleanup_cv_;

@@ -1,7 +1,8 @@
 // berthd's spare berth-shim (runtime/v2/spare_shims.h), driven by Debian's ctr: the next
 // task is served by the shim started ahead (which then shows the task in ps, lives in the
-// task's bundle and exits with it), another spare follows, a dead spare is not used, and a
-// spare left by a SIGKILLed daemon is shut down when it restarts.
+// task's bundle and exits with it), another spare follows, a deleted task's shim becomes the
+// next spare when none is ready, a dead spare is not used, and a spare left by a SIGKILLed
+// daemon is shut down when it restarts.
 
 #include <dirent.h>
 #include <sched.h>
@@ -118,6 +119,41 @@ TEST_F(ShimSpareTest, TheNextTaskIsServedByTheSpare) {
   ASSERT_TRUE(WaitFor([&] { return Ctr({"t", "rm", "c1"}).exit_code == 0; }));
   EXPECT_TRUE(WaitFor([&] { return !Alive(spare); })) << "the adopted shim outlived its task";
   EXPECT_FALSE(PathExists(BundleOf("c1")));
+}
+
+// With no spare ready, the shim of a deleted task is kept as the next spare (Recycle) instead of
+// exiting: it moves to a spare bundle, shows as a spare in ps, and serves the next task, exec
+// included, with no shim started in between. With a spare ready, it exits as before.
+TEST_F(ShimSpareTest, ADeletedTasksShimBecomesTheNextSpare) {
+  int spare = ReadySpare();
+  ASSERT_GT(spare, 0) << "no spare shim started: " << daemon_->ReadLog();
+  testutil::CommandResult first = RunWith(kBerthRuntime, {"--rm"}, "c1", {"echo", "one"});
+  ASSERT_EQ(first.exit_code, 0) << first.Describe();
+  EXPECT_EQ(first.out, "one\n");
+  EXPECT_EQ(ReadySpare(), spare) << "the shim of c1 was not kept as the spare: "
+                                 << daemon_->ReadLog();
+  EXPECT_FALSE(PathExists(BundleOf("c1")));
+  absl::StatusOr<std::string> cmdline = ReadFile(absl::StrCat("/proc/", spare, "/cmdline"));
+  ASSERT_TRUE(cmdline.ok()) << cmdline.status();
+  EXPECT_NE(cmdline->find(std::string("-namespace\0.spare\0", 18)), std::string::npos)
+      << "ps does not show a waiting spare";
+  EXPECT_EQ(cmdline->find("c1"), std::string::npos) << "ps still shows the deleted task";
+
+  testutil::CommandResult run = RunWith(kBerthRuntime, {"-d"}, "c2", {"sleep", "100"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_EQ(ShimPids(daemon_->address(), "c2"), std::vector<int>{spare});
+  testutil::CommandResult exec = Ctr({"t", "exec", "--exec-id", "e1", "c2", "echo", "two"});
+  EXPECT_EQ(exec.exit_code, 0) << exec.Describe();
+  EXPECT_EQ(exec.out, "two\n");
+  // Meanwhile a new spare started (c2 ran for longer than the quiet period): the pool holds
+  // one, so the shim of c2 exits with it.
+  int next = ReadySpare(spare);
+  ASSERT_GT(next, 0) << "no spare after the recycled one was taken";
+  ASSERT_EQ(Ctr({"t", "kill", "-s", "SIGKILL", "c2"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return Ctr({"t", "rm", "c2"}).exit_code == 0; }));
+  EXPECT_TRUE(WaitFor([&] { return !Alive(spare); })) << "a second spare was kept";
+  EXPECT_EQ(ReadySpare(), next);
+  EXPECT_EQ(Entries(SpareDir()).size(), 1u);
 }
 
 TEST_F(ShimSpareTest, ADeadSpareIsNotUsed) {
