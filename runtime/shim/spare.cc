@@ -1,5 +1,6 @@
 // TaskService::Adopt: a spare shim (`start -spare`, started by berthd ahead of any task)
 // becomes the shim of the task berthd names, as if `start` had been run for it.
+// TaskService::Recycle: once that task is deleted, it waits as a spare again.
 
 #include <fcntl.h>
 #include <sched.h>
