@@ -76,6 +76,25 @@ bool HasChildren() {
 
 }  // namespace
 
+// The files `start` leaves in a bundle: where the shim listens (this shim's socket, from the
+// bundle it is in now) and its pid; then the bundle becomes the cwd. berthd's restore reads
+// the address; RunServer removes that socket at exit.
+absl::Status TaskService::MoveIntoBundle(const std::string& bundle) {
+  ASSIGN_OR_RETURN(std::string address, ReadFile(JoinPath(flags_.bundle, "address")));
+  RETURN_IF_ERROR(WriteFileReplace(JoinPath(bundle, "address"), address, 0600));
+  RETURN_IF_ERROR(WriteFileReplace(JoinPath(bundle, "shim.pid"), absl::StrCat(getpid()), 0600));
+  if (chdir(bundle.c_str()) != 0) return ErrnoError(errno, "chdir", bundle);
+  return absl::OkStatus();
+}
+
+void TaskService::ServeAs(const std::string& ns, const std::string& id,
+                          const std::string& bundle) {
+  flags_.ns = ns;
+  flags_.id = id;
+  flags_.bundle = bundle;
+  publisher_->SetNamespace(ns);
+}
+
 absl::Status TaskService::Adopt(const berth::shim::v1::AdoptRequest& request) {
   if (!flags_.spare) return FailedPrecondition("this shim was not started as a spare");
   if (adopted_ || init_ != nullptr) {
@@ -93,18 +112,9 @@ absl::Status TaskService::Adopt(const berth::shim::v1::AdoptRequest& request) {
   if (sched_setscheduler(0, SCHED_OTHER, &none) != 0) {
     return ErrnoError(errno, "leave SCHED_IDLE (adopt)");
   }
-  // The files `start` leaves in a bundle: where the shim listens (the spare's socket) and
-  // its pid. berthd's restore reads the address; RunServer removes that socket at exit.
-  ASSIGN_OR_RETURN(std::string address, ReadFile(JoinPath(flags_.bundle, "address")));
-  RETURN_IF_ERROR(WriteFileReplace(JoinPath(request.bundle(), "address"), address, 0600));
-  RETURN_IF_ERROR(
-      WriteFileReplace(JoinPath(request.bundle(), "shim.pid"), absl::StrCat(getpid()), 0600));
-  if (chdir(request.bundle().c_str()) != 0) return ErrnoError(errno, "chdir", request.bundle());
+  RETURN_IF_ERROR(MoveIntoBundle(request.bundle()));
   RedirectStderrToLog(request.bundle());
-  flags_.ns = request.namespace_();
-  flags_.id = request.id();
-  flags_.bundle = request.bundle();
-  publisher_->SetNamespace(flags_.ns);
+  ServeAs(request.namespace_(), request.id(), request.bundle());
   adopted_ = true;
   ShowInCommandLine(flags_, /*waiting=*/false);
   BERTH_LOG(DEBUG) << "spare shim adopted task " << flags_.ns << "/" << flags_.id;
@@ -127,19 +137,12 @@ absl::Status TaskService::Recycle(const berth::shim::v1::RecycleRequest& request
   if (HasChildren()) return FailedPrecondition("processes of the deleted task are left");
   UniqueFd null_fd(open("/dev/null", O_WRONLY | O_CLOEXEC));
   if (!null_fd.valid()) return ErrnoError(errno, "open", "/dev/null");
-  ASSIGN_OR_RETURN(std::string address, ReadFile(JoinPath(flags_.bundle, "address")));
-  RETURN_IF_ERROR(WriteFileReplace(JoinPath(request.bundle(), "address"), address, 0600));
-  RETURN_IF_ERROR(
-      WriteFileReplace(JoinPath(request.bundle(), "shim.pid"), absl::StrCat(getpid()), 0600));
-  if (chdir(request.bundle().c_str()) != 0) return ErrnoError(errno, "chdir", request.bundle());
+  RETURN_IF_ERROR(MoveIntoBundle(request.bundle()));
   BERTH_LOG(DEBUG) << "task " << flags_.ns << "/" << flags_.id << " deleted: recycled as spare "
                    << request.id();
   // The task's log FIFO loses its reader with the task: a spare logs nowhere.
   dup2(null_fd.get(), STDERR_FILENO);
-  flags_.ns = spare_namespace_;
-  flags_.id = request.id();
-  flags_.bundle = request.bundle();
-  publisher_->SetNamespace(flags_.ns);
+  ServeAs(spare_namespace_, request.id(), request.bundle());
   backend_.reset();
   adopted_ = false;
   ShowInCommandLine(flags_, /*waiting=*/true);
@@ -149,24 +152,23 @@ absl::Status TaskService::Recycle(const berth::shim::v1::RecycleRequest& request
   return absl::OkStatus();
 }
 
+template <class Request>
+void TaskService::RegisterSpareMethod(ttrpc::Server* server, const char* name,
+                                      absl::Status (TaskService::*method)(const Request&)) {
+  server->RegisterSync<Request, google::protobuf::Empty>(
+      "berth.shim.v1.Spare", name,
+      [this, method](const ttrpc::ServerCall&,
+                     const Request& request) -> absl::StatusOr<google::protobuf::Empty> {
+        trimmer_.Touch();
+        RETURN_IF_ERROR((this->*method)(request));
+        return google::protobuf::Empty();
+      });
+}
+
 void TaskService::RegisterSpare(ttrpc::Server* server) {
   if (!flags_.spare) return;
-  server->RegisterSync<berth::shim::v1::AdoptRequest, google::protobuf::Empty>(
-      "berth.shim.v1.Spare", "Adopt",
-      [this](const ttrpc::ServerCall&, const berth::shim::v1::AdoptRequest& request)
-          -> absl::StatusOr<google::protobuf::Empty> {
-        trimmer_.Touch();
-        RETURN_IF_ERROR(Adopt(request));
-        return google::protobuf::Empty();
-      });
-  server->RegisterSync<berth::shim::v1::RecycleRequest, google::protobuf::Empty>(
-      "berth.shim.v1.Spare", "Recycle",
-      [this](const ttrpc::ServerCall&, const berth::shim::v1::RecycleRequest& request)
-          -> absl::StatusOr<google::protobuf::Empty> {
-        trimmer_.Touch();
-        RETURN_IF_ERROR(Recycle(request));
-        return google::protobuf::Empty();
-      });
+  RegisterSpareMethod(server, "Adopt", &TaskService::Adopt);
+  RegisterSpareMethod(server, "Recycle", &TaskService::Recycle);
 }
 
 }  // namespace berth::shim

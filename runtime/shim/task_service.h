@@ -75,8 +75,15 @@ class TaskService {
   void Wait(ttrpc::ServerCall call);
   // berth.shim.v1.Spare (spare.cc), registered only for `start -spare`.
   void RegisterSpare(ttrpc::Server* server);
+  template <class Request>
+  void RegisterSpareMethod(ttrpc::Server* server, const char* name,
+                           absl::Status (TaskService::*method)(const Request&));
   absl::Status Adopt(const berth::shim::v1::AdoptRequest& request);
   absl::Status Recycle(const berth::shim::v1::RecycleRequest& request);
+  // Adopt and Recycle: writes `address` and `shim.pid` into `bundle` and moves there.
+  absl::Status MoveIntoBundle(const std::string& bundle);
+  // From now on the shim is (ns, id) in `bundle`: its flags and its events' namespace.
+  void ServeAs(const std::string& ns, const std::string& id, const std::string& bundle);
   void Shutdown(ttrpc::ServerCall call);
 
   absl::StatusOr<ShimProcess*> Find(const std::string& id, const std::string& exec_id);
