@@ -28,13 +28,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   berth::ctl::Action action;
-  berth::ctl::AddVersionCommand(app, action);
-  berth::ctl::AddPluginsCommand(app, action);
-  berth::ctl::AddNamespaceCommands(app, action);
-  berth::ctl::AddImageCommands(app, action);
-  berth::ctl::AddRegistryCommands(app, action);
-  berth::ctl::AddContainerCommands(app, action);
-  berth::ctl::AddContentCommands(app, action);
+  berth::ctl::AddCommandsFor(app, action, {argv + 1, argv + argc});
   CLI11_PARSE(app, argc, argv);
 
   if (!action) return 0;

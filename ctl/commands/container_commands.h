@@ -1,8 +1,7 @@
 #pragma once
 
-// The container verbs, registered together by AddContainerCommands (commands.h): run, create
-// and start (run.cc); ps, inspect, rm and wait (containers.cc); stop, kill, exec, attach, top
-// and stats (tasks.cc).
+// The container verbs (their groups: command_groups.cc): run, create and start (run.cc); ps,
+// inspect, rm and wait (containers.cc); stop, kill, exec, attach, top and stats (tasks.cc).
 
 #include "ctl/commands/commands.h"
 

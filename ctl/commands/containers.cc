@@ -208,10 +208,4 @@ void AddContainerListCommands(CLI::App& app, Action& action) {
   });
 }
 
-void AddContainerCommands(CLI::App& app, Action& action) {
-  AddRunCommands(app, action);
-  AddContainerListCommands(app, action);
-  AddTaskCommands(app, action);
-}
-
 }  // namespace berth::ctl

@@ -69,11 +69,4 @@ void AddPullCommand(CLI::App& app, Action& action) {
   });
 }
 
-// One registration line in main.cc for the registry commands.
-void AddRegistryCommands(CLI::App& app, Action& action) {
-  AddPullCommand(app, action);
-  AddPushCommand(app, action);
-  AddLoginCommands(app, action);
-}
-
 }  // namespace berth::ctl
