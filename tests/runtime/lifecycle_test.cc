@@ -172,6 +172,31 @@ TEST_F(LifecycleTest, ExecProcessJoinsInitCgroupsOnTheHost) {
   }
 }
 
+// The spec's "cgroup" mount (no cgroup namespace) holds each v1 hierarchy of the host, bound
+// from the container's own cgroup (the init, pid 1 inside, is alone in it) and read-only, as
+// runc makes it. berth-runtime's init takes the hierarchies from the parent's cgroup manager
+// instead of reading mountinfo again.
+TEST_F(LifecycleTest, CgroupMountHoldsTheContainersOwnHierarchiesLikeRunc) {
+  bundle_.SetArgs({"sh", "-c",
+                   "ls /sys/fs/cgroup; for d in pids memory cpu; do "
+                   "grep -qx 1 /sys/fs/cgroup/$d/cgroup.procs && echo own; done; "
+                   "touch /sys/fs/cgroup/pids/x 2>/dev/null || echo read-only"});
+  bundle_.Write();
+  std::map<Kind, std::string> outputs;
+  for (Kind k : runtimes_) {
+    if (k == Kind::kCrun) continue;  // crun runs with the host's cgroup2 mount hidden
+    CommandResult r = RunCommand(Cmd(k, absl::StrCat("run -b ", bundle_.dir(), " cgm")));
+    EXPECT_EQ(r.exit_code, 0) << Name(k) << ": " << r.output;
+    outputs[k] = r.output;
+    (void)RunCommand(Cmd(k, "delete -f cgm"));
+  }
+  const std::string& berth = outputs[Kind::kBerth];
+  EXPECT_NE(berth.find("pids\n"), std::string::npos) << berth;
+  EXPECT_NE(berth.find("memory\n"), std::string::npos) << berth;
+  EXPECT_NE(berth.find("own\nown\nown\nread-only\n"), std::string::npos) << berth;
+  if (outputs.count(Kind::kRunc) != 0) EXPECT_EQ(berth, outputs[Kind::kRunc]);
+}
+
 // Pause freezes every process of the container (a counter stops advancing, the freezer says
 // FROZEN), resume thaws them; the states match runc's.
 TEST_F(LifecycleTest, PauseFreezesResumeThaws) {
