@@ -188,11 +188,14 @@ absl::Status OverlaySnapshotter::Commit(absl::string_view name, absl::string_vie
 
 absl::Status OverlaySnapshotter::Remove(absl::string_view key) {
   std::string id;
-  RETURN_IF_ERROR(ms_->Update([&](MetaStore::Transaction& txn) -> absl::Status {
-    ASSIGN_OR_RETURN(auto removed, txn.Remove(key));
-    id = removed.first;
-    return absl::OkStatus();
-  }));
+  RETURN_IF_ERROR(ms_->Update(
+      [&](MetaStore::Transaction& txn) -> absl::Status {
+        ASSIGN_OR_RETURN(auto removed, txn.Remove(key));
+        id = removed.first;
+        return absl::OkStatus();
+      },
+      options_.synced_remove ? MetaStore::Durability::kSynced
+                             : MetaStore::Durability::kUnsynced));
   // The key is gone once the transaction commits; a failure to delete files is only logged and
   // left for Cleanup, like containerd.
   if (!options_.async_remove) RemoveDirs({SnapshotDir(id)});

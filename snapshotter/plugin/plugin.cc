@@ -28,6 +28,10 @@ void RegisterOverlayPlugin(plugins::Registry& registry) {
         overlay::OverlayOptions options;
         options.link_dir = context.daemon().state + "/l";
         options.async_remove = context.config()["async_remove"].value_or(false);
+        // In berthd every backend sits under the metadata snapshot store, whose garbage
+        // collection removes backend snapshots without a record: a removal the disk has not
+        // seen yet when the machine goes down is finished there.
+        options.synced_remove = false;
         ASSIGN_OR_RETURN(std::unique_ptr<overlay::OverlaySnapshotter> overlay,
                          overlay::OverlaySnapshotter::Create(context.root(), options));
         context.meta().exports["root"] = context.root();

@@ -160,11 +160,12 @@ absl::Status MetaStore::View(absl::FunctionRef<absl::Status(Transaction&)> fn) {
   return status;
 }
 
-absl::Status MetaStore::Update(absl::FunctionRef<absl::Status(Transaction&)> fn) {
+absl::Status MetaStore::Update(absl::FunctionRef<absl::Status(Transaction&)> fn,
+                              Durability durability) {
   absl::MutexLock lock(&write_mu_);
   Transaction txn(db_.get(), nullptr, /*writable=*/true);
   RETURN_IF_ERROR(fn(txn));
-  return txn.Commit();
+  return txn.Commit(durability);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -218,10 +219,10 @@ absl::Status MetaStore::Transaction::Scan(
   return FromRocksDb(it->status(), "scan snapshot metadata");
 }
 
-absl::Status MetaStore::Transaction::Commit() {
+absl::Status MetaStore::Transaction::Commit(Durability durability) {
   if (batch_->GetWriteBatch()->Count() == 0) return absl::OkStatus();
   rocksdb::WriteOptions wo;
-  wo.sync = true;
+  wo.sync = durability == Durability::kSynced;
   return FromRocksDb(db_->Write(wo, batch_->GetWriteBatch()), "commit snapshot metadata");
 }
 

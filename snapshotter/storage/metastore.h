@@ -16,7 +16,8 @@
 //
 // Transactions. Update(fn) runs `fn` with a writable Transaction: writes go to a batch that
 // reads see (WriteBatchWithIndex), and the batch is written atomically and durably (sync)
-// only if `fn` returns OK. Updates are serialized by a mutex, so `fn` may do filesystem work
+// only if `fn` returns OK (Durability::kUnsynced: atomically, on disk with the next synced
+// commit or RocksDB's own flush; a machine crash before that undoes it). Updates are serialized by a mutex, so `fn` may do filesystem work
 // (create, rename) knowing no other update interleaves, like containerd's bolt write txn.
 // View(fn) runs `fn` on a consistent read-only snapshot of the database and does not wait for
 // updates in progress. Transactions must not escape `fn`. Thread-safe.
@@ -71,8 +72,10 @@ class MetaStore {
 
   // Read-only transaction; writes through it fail with kInternal.
   absl::Status View(absl::FunctionRef<absl::Status(Transaction&)> fn);
+  enum class Durability { kSynced, kUnsynced };
   // Read-write transaction, committed iff `fn` returns OK.
-  absl::Status Update(absl::FunctionRef<absl::Status(Transaction&)> fn);
+  absl::Status Update(absl::FunctionRef<absl::Status(Transaction&)> fn,
+                      Durability durability = Durability::kSynced);
 
   // One-transaction shorthands for the single reads and the label update every backend needs.
   absl::StatusOr<Record> GetInfo(absl::string_view key);
@@ -128,6 +131,7 @@ class MetaStore::Transaction {
  private:
   friend class MetaStore;
   Transaction(rocksdb::DB* db, const rocksdb::Snapshot* snapshot, bool writable);
+  absl::Status Commit(Durability durability);
 
   absl::StatusOr<std::string> Get(absl::string_view key);  // kNotFound if absent
   absl::Status Put(absl::string_view key, absl::string_view value);
@@ -137,7 +141,6 @@ class MetaStore::Transaction {
                     absl::FunctionRef<absl::Status(absl::string_view, absl::string_view)> fn);
   absl::Status PutRecord(absl::string_view key, const Record& record);
   absl::StatusOr<bool> HasChildren(absl::string_view id);
-  absl::Status Commit();
 
   rocksdb::DB* db_;
   const rocksdb::Snapshot* snapshot_;  // reads of View transactions; null for Update
