@@ -174,8 +174,7 @@ TEST_F(LifecycleTest, ExecProcessJoinsInitCgroupsOnTheHost) {
 
 // The spec's "cgroup" mount (no cgroup namespace) holds each v1 hierarchy of the host, bound
 // from the container's own cgroup (the init, pid 1 inside, is alone in it) and read-only, as
-// runc makes it. berth-runtime's init takes the hierarchies from the parent's cgroup manager
-// instead of reading mountinfo again.
+// runc makes it.
 TEST_F(LifecycleTest, CgroupMountHoldsTheContainersOwnHierarchiesLikeRunc) {
   bundle_.SetArgs({"sh", "-c",
                    "ls /sys/fs/cgroup; for d in pids memory cpu; do "

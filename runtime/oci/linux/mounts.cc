@@ -12,11 +12,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "plugins/base/file_util.h"
 #include "plugins/base/status_macros.h"
 #include "plugins/base/status_util.h"
 #include "plugins/base/unique_fd.h"
+#include "runtime/oci/linux/cgroups_internal.h"
 #include "runtime/oci/linux/rootfs.h"
 
 namespace berth::oci {
@@ -92,12 +94,9 @@ absl::Status ReadOnlyBelow(const std::string& parent, unsigned long flags) {
   return absl::OkStatus();
 }
 
-// A "cgroup" mount: a tmpfs with the container's own v1 cgroup directories bound in (runc's
-// behaviour without a cgroup namespace; like runc, the cgroup2 mount of a hybrid host is left
-// out), or the cgroup2 filesystem on a pure v2 host. `paths` is the cgroup manager's
-// (hierarchy controllers -> host dir), read from mountinfo by the parent before the clone; the
-// init used to parse mountinfo again here, ~0.5 ms on its way to exec. The binds go in in the
-// order of their controller names rather than the host's mount order.
+// A "cgroup" mount: a tmpfs with the container's own v1 cgroup directories bound in, in the
+// host's mount order (runc's behaviour without a cgroup namespace; like runc, the cgroup2
+// mount of a hybrid host is left out), or the cgroup2 filesystem on a pure v2 host.
 absl::Status CgroupMount(const Mount& m, const std::string& target,
                          const std::map<std::string, std::string>& paths) {
   RETURN_IF_ERROR(MkdirAll(target, 0755));
@@ -112,20 +111,23 @@ absl::Status CgroupMount(const Mount& m, const std::string& target,
   if (mount("tmpfs", target.c_str(), "tmpfs", base, "mode=755") != 0) {
     return ErrnoError(errno, "mount tmpfs on", m.destination);
   }
+  ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::ReadLayout());
   std::vector<std::string> binds;
-  for (const auto& [controllers, dir] : paths) {
-    if (controllers == "unified") continue;
+  for (const cgroups::Hierarchy& h : layout.hierarchies) {
+    std::string controllers = absl::StrJoin(h.controllers, ",");
+    auto dir = paths.find(controllers);
+    if (h.v2 || dir == paths.end()) continue;
     std::string name = controllers.rfind("name=", 0) == 0 ? controllers.substr(5) : controllers;
     std::string sub = absl::StrCat(target, "/", name);
     if (mkdir(sub.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoError(errno, "mkdir", sub);
-    if (mount(dir.c_str(), sub.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
-      return ErrnoError(errno, "bind cgroup", dir);
+    if (mount(dir->second.c_str(), sub.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+      return ErrnoError(errno, "bind cgroup", dir->second);
     }
     binds.push_back(std::move(sub));
-    std::vector<absl::string_view> each = absl::StrSplit(controllers, ',');
-    if (each.size() > 1) {  // "cpu,cpuacct": add "cpu" and "cpuacct" links.
-      for (absl::string_view c : each) {
-        (void)symlink(name.c_str(), absl::StrCat(target, "/", c).c_str());
+    if (h.controllers.size() > 1) {  // "cpu,cpuacct": add "cpu" and "cpuacct" links.
+      for (const std::string& c : h.controllers) {
+        std::string link = absl::StrCat(target, "/", c);
+        (void)symlink(name.c_str(), link.c_str());
       }
     }
   }
