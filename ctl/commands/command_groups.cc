@@ -29,11 +29,14 @@ void AddCommandsFor(CLI::App& app, Action& action, const std::vector<std::string
       return std::find(args.begin(), args.end(), name) != args.end();
     });
   };
-  const std::vector<CommandGroup>& groups = CommandGroups();
-  bool any_named = std::any_of(groups.begin(), groups.end(), named);
-  for (const CommandGroup& group : groups) {
-    if (!any_named || named(group)) group.add(app, action);
+  std::vector<const CommandGroup*> wanted;
+  for (const CommandGroup& group : CommandGroups()) {
+    if (named(group)) wanted.push_back(&group);
   }
+  if (wanted.empty()) {
+    for (const CommandGroup& group : CommandGroups()) wanted.push_back(&group);
+  }
+  for (const CommandGroup* group : wanted) group->add(app, action);
 }
 
 }  // namespace berth::ctl

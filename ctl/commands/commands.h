@@ -4,7 +4,6 @@
 // between flags, RPCs and output; the daemon holds the logic.
 
 #include <functional>
-#include <string>
 #include <string_view>
 #include <vector>
 

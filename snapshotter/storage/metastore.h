@@ -17,8 +17,9 @@
 // Transactions. Update(fn) runs `fn` with a writable Transaction: writes go to a batch that
 // reads see (WriteBatchWithIndex), and the batch is written atomically and durably (sync)
 // only if `fn` returns OK (Durability::kUnsynced: atomically, on disk with the next synced
-// commit or RocksDB's own flush; a machine crash before that undoes it). Updates are serialized by a mutex, so `fn` may do filesystem work
-// (create, rename) knowing no other update interleaves, like containerd's bolt write txn.
+// commit or RocksDB's own flush; a machine crash before that undoes it). Updates are
+// serialized by a mutex, so `fn` may do filesystem work (create, rename) knowing no other
+// update interleaves, like containerd's bolt write txn.
 // View(fn) runs `fn` on a consistent read-only snapshot of the database and does not wait for
 // updates in progress. Transactions must not escape `fn`. Thread-safe.
 
