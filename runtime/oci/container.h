@@ -56,6 +56,10 @@ struct CreateOptions {
   bool no_new_keyring = false;
   bool cgroups_disabled = false;  // Do not create or join any cgroup.
   StdioFds stdio;
+  // A network namespace no process is in yet (linux/namespaces.h NewNetworkNamespace): the
+  // init joins it instead of creating one, when MayUseReadyNetworkNamespace. -1: none. The
+  // caller keeps the fd; once a container has joined it, it is that container's.
+  int ready_netns_fd = -1;
   // Called with the parsed, validated spec and the absolute rootfs before anything is made:
   // a caller's own checks (berth-shim's executable check) without reading config.json again.
   std::function<absl::Status(const Spec& spec, const std::string& rootfs)> check_spec;

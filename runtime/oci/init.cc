@@ -131,6 +131,9 @@ absl::StatusOr<int> Setup(const InitContext& ctx) {
   if (ctx.new_userns) {
     RETURN_IF_ERROR(WaitGo(ctx, &go_received));
   }
+  if (ctx.ready_netns_fd >= 0 && setns(ctx.ready_netns_fd, CLONE_NEWNET) != 0) {
+    return ErrnoError(errno, "join the network namespace made ahead");
+  }
   RETURN_IF_ERROR(JoinNamespaces(spec.linux));
   if (spec.linux.FindNamespace(CLONE_NEWUSER) != nullptr) {
     RETURN_IF_ERROR(BecomeRoot());

@@ -20,6 +20,7 @@ struct InitContext {
   int console_fd = -1;    // Connected console socket, or -1.
   int start_listen_fd = -1;  // Listening start.sock (Create), or -1 (Run: start over sync_fd).
   bool new_userns = false;
+  int ready_netns_fd = -1;  // Joined instead of creating a network namespace, or -1.
   bool no_pivot = false;
   int preserve_fds = 0;
   StdioFds stdio;

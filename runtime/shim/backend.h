@@ -41,8 +41,9 @@ class Backend {
   virtual ~Backend() = default;
 
   // Creates container `id` from `bundle` (config.json; rootfs already mounted), "created".
+  // `ready_netns_fd`: a network namespace made ahead for it, or -1 (oci::CreateOptions).
   virtual absl::StatusOr<Launched> Create(const std::string& id, const std::string& bundle,
-                                          const ProcessStdio& stdio) = 0;
+                                          const ProcessStdio& stdio, int ready_netns_fd) = 0;
   virtual absl::Status Start(const std::string& id) = 0;
   // Runs an extra process (`process_json`: an OCI "process" object) in the container.
   virtual absl::StatusOr<Launched> Exec(const std::string& id, const std::string& exec_id,

@@ -84,8 +84,9 @@ class BinaryBackend : public Backend {
       : binary_(std::move(binary)), root_(std::move(root)), options_(options),
         bundle_(std::move(bundle)) {}
 
+  // A runc-compatible binary has no way to be handed a namespace made ahead: it is not used.
   absl::StatusOr<Launched> Create(const std::string& id, const std::string& bundle,
-                                  const ProcessStdio& stdio) override {
+                                  const ProcessStdio& stdio, int /*ready_netns_fd*/) override {
     RETURN_IF_ERROR(CheckBundleExecutable(bundle));  // runc would fail only at start
     std::string pid_file = JoinPath(bundle, "init.pid");
     std::vector<std::string> args = {"create", "--bundle", bundle, "--pid-file", pid_file};

@@ -39,7 +39,7 @@ class InProcessBackend : public Backend {
       : runtime_(std::move(root)), options_(options) {}
 
   absl::StatusOr<Launched> Create(const std::string& id, const std::string& bundle,
-                                  const ProcessStdio& stdio) override {
+                                  const ProcessStdio& stdio, int ready_netns_fd) override {
     RETURN_IF_ERROR(MkdirAll(runtime_.store().root(), 0711));
     oci::CreateOptions options;
     options.bundle = bundle;
@@ -47,6 +47,7 @@ class InProcessBackend : public Backend {
     options.no_new_keyring = options_.no_new_keyring();
     options.stdio = {stdio.in, stdio.out, stdio.err};
     options.check_spec = CheckProcessExecutable;
+    options.ready_netns_fd = ready_netns_fd;
     ConsolePair console;
     if (stdio.terminal) {
       ASSIGN_OR_RETURN(console, NewConsolePair());

@@ -20,6 +20,7 @@
 #include "plugins/base/log.h"
 #include "plugins/base/status_macros.h"
 #include "plugins/base/status_util.h"
+#include "runtime/oci/linux/namespaces.h"
 #include "runtime/oci/state_store.h"
 #include "runtime/shim/shim_main.h"
 #include "runtime/shim/task_service.h"
@@ -95,6 +96,16 @@ void TaskService::ServeAs(const std::string& ns, const std::string& id,
   publisher_->SetNamespace(ns);
 }
 
+void TaskService::PrepareNetworkNamespace() {
+  if (ready_netns_.valid() || geteuid() != 0) return;
+  absl::StatusOr<UniqueFd> netns = oci::NewNetworkNamespace();
+  if (!netns.ok()) {
+    BERTH_LOG(DEBUG) << "no network namespace made ahead: " << netns.status().message();
+    return;
+  }
+  ready_netns_ = *std::move(netns);
+}
+
 absl::Status TaskService::Adopt(const berth::shim::v1::AdoptRequest& request) {
   if (!flags_.spare) return FailedPrecondition("this shim was not started as a spare");
   if (adopted_ || init_ != nullptr) {
@@ -148,7 +159,10 @@ absl::Status TaskService::Recycle(const berth::shim::v1::RecycleRequest& request
   ShowInCommandLine(flags_, /*waiting=*/true);
   // The deleted task's rootfs is unmounted for good now, after the reply: its final unmount
   // syncs the upper filesystem (DetachRootfs), which no caller needs to wait for.
-  loop_->Post([this] { detached_rootfs_.clear(); });
+  loop_->Post([this] {
+    detached_rootfs_.clear();
+    PrepareNetworkNamespace();
+  });
   return absl::OkStatus();
 }
 
@@ -169,6 +183,7 @@ void TaskService::RegisterSpare(ttrpc::Server* server) {
   if (!flags_.spare) return;
   RegisterSpareMethod(server, "Adopt", &TaskService::Adopt);
   RegisterSpareMethod(server, "Recycle", &TaskService::Recycle);
+  loop_->Post([this] { PrepareNetworkNamespace(); });
 }
 
 }  // namespace berth::shim

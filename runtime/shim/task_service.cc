@@ -140,8 +140,9 @@ absl::StatusOr<shimapi::CreateTaskResponse> TaskService::Create(
   }
   absl::StatusOr<Launched> launched = [&]() -> absl::StatusOr<Launched> {
     ASSIGN_OR_RETURN(init->io, ProcessIo::Open(init->stdio));
-    return backend_->Create(flags_.id, flags_.bundle, init->io->ForProcess());
+    return backend_->Create(flags_.id, flags_.bundle, init->io->ForProcess(), ready_netns_.get());
   }();
+  ready_netns_.Reset();  // the container's now, or left unused: a spare makes a new one
   if (!launched.ok()) {
     if (rootfs_mounted_) (void)UnmountAll(RootfsPath());
     rootfs_mounted_ = false;

@@ -75,6 +75,8 @@ class TaskService {
   void Wait(ttrpc::ServerCall call);
   // berth.shim.v1.Spare (spare.cc), registered only for `start -spare`.
   void RegisterSpare(ttrpc::Server* server);
+  // A spare makes its next task's network namespace while it waits (~0.5 ms less Create).
+  void PrepareNetworkNamespace();
   template <class Request>
   void RegisterSpareMethod(ttrpc::Server* server, const char* name,
                            absl::Status (TaskService::*method)(const Request&));
@@ -110,6 +112,8 @@ class TaskService {
   int64_t oom_kills_ = 0;  // cgroup v2: the last oom_kill count seen.
   uint64_t next_waiter_ = 1;
   bool adopted_ = false;
+  // A spare's network namespace made ahead for its next task (PrepareNetworkNamespace).
+  UniqueFd ready_netns_;
   const std::string spare_namespace_;  // the -namespace a spare started with
   IdleTrimmer trimmer_;
 };

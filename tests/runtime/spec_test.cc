@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/oci/container.h"
+#include "runtime/oci/linux/namespaces.h"
 
 namespace berth::oci {
 namespace {
@@ -233,6 +234,21 @@ TEST(SpecTest, MayHaveHookIsFalseOnlyWithoutTheName) {
   ASSERT_EQ(escaped->hooks.poststart.size(), 1u);
   EXPECT_TRUE(MayHaveHook(R"({"hooks":{"\u0070oststart":[{"path":"/bin/true"}]}})",
                           "poststart"));
+}
+
+// A network namespace made ahead (berth-shim's spare) stands in only for a new one, and only
+// without a user namespace, which would own a new one; joining a path stays a join.
+TEST(NamespacesTest, ANetworkNamespaceMadeAheadOnlyReplacesANewOneWithoutAUserNamespace) {
+  Linux l;
+  EXPECT_FALSE(MayUseReadyNetworkNamespace(l)) << "host network";
+  l.namespaces = {{CLONE_NEWNS, ""}, {CLONE_NEWPID, ""}, {CLONE_NEWNET, ""}};
+  EXPECT_TRUE(MayUseReadyNetworkNamespace(l));
+  l.namespaces.push_back({CLONE_NEWUSER, ""});
+  EXPECT_FALSE(MayUseReadyNetworkNamespace(l)) << "new user namespace";
+  l.namespaces.back().path = "/proc/1/ns/user";
+  EXPECT_FALSE(MayUseReadyNetworkNamespace(l)) << "joined user namespace";
+  l.namespaces = {{CLONE_NEWNS, ""}, {CLONE_NEWNET, "/var/run/netns/x"}};
+  EXPECT_FALSE(MayUseReadyNetworkNamespace(l)) << "joined network namespace";
 }
 
 }  // namespace berth::oci

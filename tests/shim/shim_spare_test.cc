@@ -52,6 +52,23 @@ bool WaitFor(Predicate done, std::chrono::milliseconds limit = std::chrono::seco
   return true;
 }
 
+// The network namespace `pid` holds an fd of ("net:[inode]"), or "" if none.
+std::string HeldNetworkNamespace(int pid) {
+  std::string fd_dir = absl::StrCat("/proc/", pid, "/fd");
+  for (const std::string& fd : Entries(fd_dir)) {
+    char target[64] = {};
+    ssize_t n = readlink(absl::StrCat(fd_dir, "/", fd).c_str(), target, sizeof(target) - 1);
+    if (n > 0 && std::string(target, n).rfind("net:[", 0) == 0) return std::string(target, n);
+  }
+  return "";
+}
+
+std::string NetworkNamespaceOf(const std::string& pid) {
+  char target[64] = {};
+  ssize_t n = readlink(absl::StrCat("/proc/", pid, "/ns/net").c_str(), target, sizeof(target) - 1);
+  return n > 0 ? std::string(target, n) : "";
+}
+
 class ShimSpareTest : public ShimFixture {
  protected:
   void SetUp() override { StartShimDaemon("shim-spare"); }
@@ -154,6 +171,35 @@ TEST_F(ShimSpareTest, ADeletedTasksShimBecomesTheNextSpare) {
   EXPECT_TRUE(WaitFor([&] { return !Alive(spare); })) << "a second spare was kept";
   EXPECT_EQ(ReadySpare(), next);
   EXPECT_EQ(Entries(SpareDir()).size(), 1u);
+}
+
+// A waiting spare makes its next task's network namespace ahead (most of a clone's cost) and
+// stays in the host's; the task's init joins that one, so it holds a fresh namespace of its own,
+// not the host's, and the shim lets go of it. The recycled shim makes another for the next.
+TEST_F(ShimSpareTest, ASpareMakesItsNextTasksNetworkNamespaceAhead) {
+  int spare = ReadySpare();
+  ASSERT_GT(spare, 0) << "no spare shim started: " << daemon_->ReadLog();
+  std::string ahead;
+  ASSERT_TRUE(WaitFor([&] { return !(ahead = HeldNetworkNamespace(spare)).empty(); }))
+      << "the spare holds no network namespace";
+  std::string host = NetworkNamespaceOf("self");
+  EXPECT_NE(ahead, host);
+  EXPECT_EQ(NetworkNamespaceOf(absl::StrCat(spare)), host) << "the spare left the host's";
+
+  testutil::CommandResult run = RunWith(kBerthRuntime, {"-d"}, "c1", {"sleep", "100"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  absl::StatusOr<std::string> init =
+      ReadFile(absl::StrCat("/proc/", spare, "/task/", spare, "/children"));
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(NetworkNamespaceOf(std::string(absl::StripAsciiWhitespace(*init))), ahead);
+  EXPECT_EQ(HeldNetworkNamespace(spare), "") << "the shim still holds the task's namespace";
+  testutil::CommandResult links = Ctr({"t", "exec", "--exec-id", "e1", "c1", "cat", "/proc/net/dev"});
+  EXPECT_EQ(links.exit_code, 0) << links.Describe();
+  EXPECT_NE(links.out.find("lo:"), std::string::npos) << links.out;
+  EXPECT_EQ(links.out.find("eth"), std::string::npos) << "a host interface is visible: " << links.out;
+
+  ASSERT_EQ(Ctr({"t", "kill", "-s", "SIGKILL", "c1"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return Ctr({"t", "rm", "c1"}).exit_code == 0; }));
 }
 
 TEST_F(ShimSpareTest, ADeadSpareIsNotUsed) {

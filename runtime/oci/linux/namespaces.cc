@@ -46,6 +46,25 @@ int NewNamespaceFlags(const Linux& l) {
   return flags;
 }
 
+absl::StatusOr<UniqueFd> NewNetworkNamespace() {
+  constexpr const char* kOwn = "/proc/thread-self/ns/net";
+  UniqueFd own(open(kOwn, O_RDONLY | O_CLOEXEC));
+  if (!own.valid()) return ErrnoError(errno, "open", kOwn);
+  if (unshare(CLONE_NEWNET) != 0) return ErrnoError(errno, "unshare a network namespace");
+  UniqueFd fresh(open(kOwn, O_RDONLY | O_CLOEXEC));
+  int open_errno = errno;
+  // Back at once; root (CAP_SYS_ADMIN over its own namespace) cannot be refused this.
+  if (setns(own.get(), CLONE_NEWNET) != 0) {
+    return ErrnoError(errno, "return to the network namespace of", kOwn);
+  }
+  if (!fresh.valid()) return ErrnoError(open_errno, "open the new network namespace");
+  return fresh;
+}
+
+bool MayUseReadyNetworkNamespace(const Linux& l) {
+  return (NewNamespaceFlags(l) & CLONE_NEWNET) != 0 && l.FindNamespace(CLONE_NEWUSER) == nullptr;
+}
+
 absl::Status JoinNamespaces(const Linux& l) {
   // Open everything first: after joining the mount namespace the paths may no longer resolve.
   std::vector<std::pair<UniqueFd, int>> fds;
