@@ -52,21 +52,25 @@ bool WaitFor(Predicate done, std::chrono::milliseconds limit = std::chrono::seco
   return true;
 }
 
+// What the symlink at `path` points to ("net:[inode]" for a namespace), or "".
+std::string LinkTarget(const std::string& path) {
+  char target[64] = {};
+  ssize_t n = readlink(path.c_str(), target, sizeof(target) - 1);
+  return n > 0 ? std::string(target, n) : "";
+}
+
 // The network namespace `pid` holds an fd of ("net:[inode]"), or "" if none.
 std::string HeldNetworkNamespace(int pid) {
   std::string fd_dir = absl::StrCat("/proc/", pid, "/fd");
   for (const std::string& fd : Entries(fd_dir)) {
-    char target[64] = {};
-    ssize_t n = readlink(absl::StrCat(fd_dir, "/", fd).c_str(), target, sizeof(target) - 1);
-    if (n > 0 && std::string(target, n).rfind("net:[", 0) == 0) return std::string(target, n);
+    std::string target = LinkTarget(absl::StrCat(fd_dir, "/", fd));
+    if (target.rfind("net:[", 0) == 0) return target;
   }
   return "";
 }
 
 std::string NetworkNamespaceOf(const std::string& pid) {
-  char target[64] = {};
-  ssize_t n = readlink(absl::StrCat("/proc/", pid, "/ns/net").c_str(), target, sizeof(target) - 1);
-  return n > 0 ? std::string(target, n) : "";
+  return LinkTarget(absl::StrCat("/proc/", pid, "/ns/net"));
 }
 
 class ShimSpareTest : public ShimFixture {
