@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "ctl/commands/task_io.h"
 #include "ctl/methods.h"
 #include "plugins/base/file_util.h"
 #include "plugins/base/status_macros.h"
@@ -82,23 +83,12 @@ absl::Status SetLabels(Client& client, const std::string& id,
 
 std::string NowLabel() { return std::to_string(absl::ToUnixSeconds(absl::Now())); }
 
+std::string NamespacedName(const std::string& ns, const std::string& name) {
+  return absl::StrCat(ns, "@", name);
+}
+
 std::string StateDir(const std::string& ns, const std::string& id) {
-  return absl::StrCat(kStateRoot, "/", ns, "/", id);
-}
-
-absl::Status MakeInNamespaceDir(absl::FunctionRef<absl::Status()> make) {
-  absl::Status status;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    status = make();
-    if (!absl::IsNotFound(status)) break;
-  }
-  return status;
-}
-
-void RemoveFromNamespaceDir(const std::string& path) {
-  (void)RemoveAll(path);
-  std::string parent = path.substr(0, path.rfind('/'));
-  (void)rmdir(parent.c_str());  // fails, as it should, while other entries are there
+  return absl::StrCat(kStateRoot, "/", NamespacedName(ns, id));
 }
 
 std::string NewContainerId() {
@@ -201,7 +191,7 @@ absl::Status StartTask(Client& client, const std::string& id, const std::string&
 absl::StatusOr<uint32_t> DeleteTask(Client& client, const std::string& id, bool record_exit) {
   ASSIGN_OR_RETURN(std::optional<TaskProcess> task, GetTask(client, id));
   ASSIGN_OR_RETURN(uint32_t exit_status, DeleteOwnTask(client, id, record_exit));
-  if (task.has_value()) RemoveFifoDirOf(task->stdout().empty() ? task->stdin() : task->stdout());
+  if (task.has_value()) RemoveFifosOf(task->stdout().empty() ? task->stdin() : task->stdout());
   return exit_status;
 }
 
@@ -233,11 +223,6 @@ absl::Status ForceRemoveTask(Client& client, const std::string& id) {
     RETURN_IF_ERROR(WaitTask(client, id, "", 30).status());
   }
   return DeleteTask(client, id).status();
-}
-
-void RemoveFifoDirOf(const std::string& fifo_path) {
-  if (!absl::StartsWith(fifo_path, absl::StrCat(kFifoRoot, "/"))) return;
-  RemoveFromNamespaceDir(fifo_path.substr(0, fifo_path.rfind('/')));
 }
 
 absl::StatusOr<int> ParseSignal(const std::string& text) {

@@ -9,14 +9,13 @@
 // labels name the image (kImageLabel), the last start (kStartedAtLabel) and, once a task ended and was deleted, its exit code and
 // time (kExitCodeLabel, kFinishedAtLabel), so `ps -a` can show "Exited (N)" without keeping a
 // shim alive for every stopped container. Per-container files (hosts, resolv.conf, hostname)
-// live under StateDir(ns, id); stdio FIFOs of detached tasks under kFifoRoot/<ns>/.
+// live in StateDir(ns, id); stdio FIFOs directly in kFifoRoot (task_io.h).
 
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "containerd/services/containers/v1/containers.pb.h"
@@ -58,17 +57,13 @@ absl::Status SetLabels(Client& client, const std::string& id,
 // The current time as a label value (unix seconds).
 std::string NowLabel();
 
-// /run/berth/ctl/<ns>/<id>: the container's hosts, resolv.conf and hostname.
+// The name of a namespace's entry in one of berthctl's flat directories: "<ns>@<name>" ('@'
+// is in no identifier). Flat, with no directory per namespace: on a block device without a
+// journal every directory made and removed costs a synchronous discard (~0.4 ms here), and a
+// namespace's directory came and went with each run in it.
+std::string NamespacedName(const std::string& ns, const std::string& name);
+// /run/berth/ctl/<ns>@<id>: the container's hosts, resolv.conf and hostname.
 std::string StateDir(const std::string& ns, const std::string& id);
-
-// The per-namespace directories under kStateRoot and kFifoRoot go once they are empty, so
-// namespaces that come and go (every test, every bench run makes its own) leave nothing
-// behind. Another berthctl may therefore remove one between making it and making something
-// in it: MakeInNamespaceDir runs `make` (which makes the namespace directory, then its entry)
-// again when it fails with NotFound.
-absl::Status MakeInNamespaceDir(absl::FunctionRef<absl::Status()> make);
-// Removes `path` (an entry of a per-namespace directory), then that directory if now empty.
-void RemoveFromNamespaceDir(const std::string& path);
 // A random 64-hex-digit container ID (Docker's form); `ps` shows the first 12.
 std::string NewContainerId();
 std::string ShortId(const std::string& id);
@@ -103,9 +98,6 @@ absl::Status DeleteRecord(Client& client, const std::string& id);
 absl::StatusOr<uint32_t> DeleteOwnTask(Client& client, const std::string& id, bool record_exit);
 // SIGKILL, wait and delete if the task runs; delete if it stopped; nothing if there is none.
 absl::Status ForceRemoveTask(Client& client, const std::string& id);
-
-// Removes what berthctl made for a process's stdio, given the FIFO paths the daemon reports.
-void RemoveFifoDirOf(const std::string& fifo_path);
 
 // "TERM", "SIGTERM", "15" -> 15. InvalidArgument otherwise.
 absl::StatusOr<int> ParseSignal(const std::string& text);

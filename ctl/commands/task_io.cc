@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <random>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -37,25 +38,48 @@ absl::StatusOr<UniqueFd> OpenFifo(const std::string& path, int flags) {
   return fd;
 }
 
+constexpr const char* kStreams[] = {"stdin", "stdout", "stderr"};
+
+std::string FifoPath(const std::string& prefix, const char* stream) {
+  return absl::StrCat(prefix, "-", stream);
+}
+
+// Makes kFifoRoot/<name>-XXXXXX-stdout with a random XXXXXX no other process has: every
+// process's stdout FIFO is made first, so holding it reserves the prefix. Returns the prefix.
+absl::StatusOr<std::string> MakeStdoutFifo(const std::string& name) {
+  std::random_device random;
+  const char* chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::string prefix = absl::StrCat(kFifoRoot, "/", name, "-");
+    for (int i = 0; i < 6; ++i) prefix += chars[random() % 62];
+    std::string path = FifoPath(prefix, "stdout");
+    if (mkfifo(path.c_str(), 0700) == 0) return prefix;
+    if (errno != EEXIST) return ErrnoError(errno, "mkfifo", path);
+  }
+  return absl::AlreadyExistsError(absl::StrCat("no free FIFO name for ", name));
+}
+
+void RemoveFifos(const std::string& prefix) {
+  for (const char* stream : kStreams) unlink(FifoPath(prefix, stream).c_str());
+}
+
 }  // namespace
+
+void RemoveFifosOf(const std::string& fifo_path) {
+  if (!absl::StartsWith(fifo_path, absl::StrCat(kFifoRoot, "/"))) return;
+  RemoveFifos(fifo_path.substr(0, fifo_path.rfind('-')));
+}
 
 absl::StatusOr<std::unique_ptr<TaskIO>> TaskIO::Create(const std::string& ns,
                                                        const std::string& name, bool with_stdin,
                                                        bool terminal) {
-  std::string parent = absl::StrCat(kFifoRoot, "/", ns);
-  std::string tmpl;
-  RETURN_IF_ERROR(MakeInNamespaceDir([&]() -> absl::Status {
-    RETURN_IF_ERROR(MkdirAll(parent, 0700));
-    tmpl = absl::StrCat(parent, "/", name.substr(0, 12), "-XXXXXX");
-    if (mkdtemp(tmpl.data()) == nullptr) return ErrnoError(errno, "mkdtemp", tmpl);
-    return absl::OkStatus();
-  }));
+  RETURN_IF_ERROR(MkdirAll(kFifoRoot, 0700));
   std::unique_ptr<TaskIO> io(new TaskIO());
-  io->dir_ = tmpl;
-  if (with_stdin) io->stdin_path_ = JoinPath(tmpl, "stdin");
-  io->stdout_path_ = JoinPath(tmpl, "stdout");
-  if (!terminal) io->stderr_path_ = JoinPath(tmpl, "stderr");
-  for (const std::string* path : {&io->stdin_path_, &io->stdout_path_, &io->stderr_path_}) {
+  ASSIGN_OR_RETURN(io->prefix_, MakeStdoutFifo(NamespacedName(ns, name.substr(0, 12))));
+  io->stdout_path_ = FifoPath(io->prefix_, "stdout");
+  if (with_stdin) io->stdin_path_ = FifoPath(io->prefix_, "stdin");
+  if (!terminal) io->stderr_path_ = FifoPath(io->prefix_, "stderr");
+  for (const std::string* path : {&io->stdin_path_, &io->stderr_path_}) {
     if (!path->empty() && mkfifo(path->c_str(), 0700) != 0) {
       return ErrnoError(errno, "mkfifo", *path);
     }
@@ -101,7 +125,7 @@ absl::Status TaskIO::Open(bool with_stdin) {
 
 TaskIO::~TaskIO() {
   Finish(std::chrono::milliseconds(0));
-  if (!dir_.empty()) RemoveFromNamespaceDir(dir_);
+  if (!prefix_.empty()) RemoveFifos(prefix_);
 }
 
 bool TaskIO::Cancelled() const { return !cancel_write_.valid(); }
@@ -185,7 +209,7 @@ void TaskIO::Finish(std::chrono::milliseconds drain) {
 
 void TaskIO::Detach() {
   Finish(std::chrono::milliseconds(0));
-  dir_.clear();
+  prefix_.clear();
 }
 
 RawTerminal::RawTerminal() {

@@ -1,8 +1,10 @@
 #pragma once
 
-// The local end of a task's stdio, the way ctr does it (containerd cio): FIFOs in a fresh
-// directory kFifoRoot/<ns>/<id>-XXXXXX, whose paths go to Tasks.Create / Tasks.Exec; the shim
-// opens the far ends. The read ends (stdout, stderr) are opened before the task is created, so
+// The local end of a task's stdio, the way ctr does it (containerd cio): FIFOs
+// kFifoRoot/<ns>@<id>-XXXXXX-{stdin,stdout,stderr}, whose paths go to Tasks.Create /
+// Tasks.Exec; the shim opens the far ends. No directory per process: FIFOs hold no blocks,
+// a directory does, and on a block device without a journal freeing it is a synchronous
+// discard (container_util.h, NamespacedName). The read ends (stdout, stderr) are opened before the task is created, so
 // no output is lost and the shim's blocking open of its write end returns. Stdin is opened
 // O_RDWR: opening a FIFO for writing alone fails (ENXIO) until the shim has opened it.
 //
@@ -29,6 +31,10 @@
 
 namespace berth::ctl {
 
+// Removes the FIFOs of one process, given any of their paths (one berthctl made: under
+// kFifoRoot; others are left alone).
+void RemoveFifosOf(const std::string& fifo_path);
+
 class TaskIO {
  public:
   // `terminal`: no stderr FIFO (the pty merges both streams). `with_stdin`: a stdin FIFO.
@@ -52,7 +58,7 @@ class TaskIO {
   void StartCopy(std::function<void()> on_stdin_eof);
   // Waits up to `drain` for the output to end, then stops every copy thread.
   void Finish(std::chrono::milliseconds drain = std::chrono::seconds(2));
-  // Leaves the FIFOs (and their directory) in place for a detached task; closes our ends.
+  // Leaves the FIFOs in place for a detached task; closes our ends.
   void Detach();
 
  private:
@@ -63,7 +69,9 @@ class TaskIO {
   void CopyIn(std::function<void()> on_stdin_eof);
   bool Cancelled() const;
 
-  std::string dir_;  // removed on destruction unless Detach()ed; "" when attached
+  // The FIFOs' common path before "-stdin" etc.: they are removed on destruction unless
+  // Detach()ed; "" when attached.
+  std::string prefix_;
   std::string stdin_path_, stdout_path_, stderr_path_;
   UniqueFd stdin_fd_, stdout_fd_, stderr_fd_;
   UniqueFd cancel_read_, cancel_write_;  // a pipe: closing the write end wakes every poll

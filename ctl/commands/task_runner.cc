@@ -128,7 +128,7 @@ absl::Status RemoveStoppedContainer(Client& client, const Container& container) 
   }
   absl::Status status = DeleteRecord(client, container.id());
   if (!status.ok() && !absl::IsNotFound(status)) return status;
-  RemoveFromNamespaceDir(StateDir(client.options().ns, container.id()));
+  (void)RemoveAll(StateDir(client.options().ns, container.id()));
   return absl::OkStatus();
 }
 

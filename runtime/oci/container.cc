@@ -67,7 +67,7 @@ absl::StatusOr<sockaddr_un> UnixAddress(const std::string& dir, const std::strin
 
 absl::StatusOr<UniqueFd> ListenStartSocket(const std::string& dir) {
   UniqueFd dir_fd;
-  ASSIGN_OR_RETURN(sockaddr_un addr, UnixAddress(dir, "start.sock", &dir_fd));
+  ASSIGN_OR_RETURN(sockaddr_un addr, UnixAddress(dir, kStartSocket, &dir_fd));
   UniqueFd fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return ErrnoError(errno, "socket");
   if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
@@ -242,6 +242,7 @@ absl::StatusOr<ContainerState> Runtime::CreateInternal(const std::string& id,
   created.pid_start_time = ProcessStartTime(pid);
   created.created = NowUtc(9);
   created.config_json = launch->config_json;
+  created.start_socket = via_socket;
   // The state file is written while the init is still mounting (~0.6 ms less create), unless
   // hooks run before it is ready: they may ask for the state and must not see "created" yet.
   const Hooks& hooks = spec.hooks;
@@ -275,20 +276,23 @@ absl::Status Runtime::Start(ContainerState state) {
         absl::StrCat("cannot start a container that is ", StatusName(state.status)));
   }
   UniqueFd dir_fd;
-  ASSIGN_OR_RETURN(sockaddr_un addr, UnixAddress(store_.Dir(id), "start.sock", &dir_fd));
+  ASSIGN_OR_RETURN(sockaddr_un addr, UnixAddress(store_.Dir(id), kStartSocket, &dir_fd));
   UniqueFd fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return ErrnoError(errno, "socket");
   if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     return ErrnoError(errno, "connect to the start socket of", id);
+  }
+  // Gone from here on, the socket says "started" to every later State (see StateStore::Load):
+  // state.json stays as it is. A start that fails ends the init, which reads as stopped.
+  if (unlink(JoinPath(store_.Dir(id), kStartSocket).c_str()) != 0) {
+    return ErrnoError(errno, "remove the start socket of", id);
   }
   RETURN_IF_ERROR(sync::Send(fd.get(), sync::kStart));
   ASSIGN_OR_RETURN(sync::Message reply, sync::Receive(fd.get()));
   if (reply.type == sync::kError) {
     return absl::FailedPreconditionError(reply.payload);
   }
-  unlink(absl::StrCat(store_.Dir(id), "/start.sock").c_str());
   state.status = ContainerStatus::kRunning;
-  RETURN_IF_ERROR(store_.Save(state));
   if (!MayHaveHook(state.config_json, "poststart")) return absl::OkStatus();
   ASSIGN_OR_RETURN(Spec spec, ParseSpec(state.config_json));
   if (absl::Status s = RunHooks(spec.hooks.poststart, OciStateJson(state, false), "poststart");

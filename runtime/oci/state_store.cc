@@ -56,6 +56,7 @@ Json ToJson(const ContainerState& s) {
   j["annotations"] = s.annotations;
   j["cgroup_paths"] = s.cgroup_paths;
   j["namespaces"] = s.namespaces;
+  j["start_socket"] = s.start_socket;
   j["config"] = s.config_json;
   return j;
 }
@@ -74,6 +75,7 @@ absl::Status FromJson(const Json& j, ContainerState* s) {
   RETURN_IF_ERROR(json::Get(j, "annotations", "state", &s->annotations));
   RETURN_IF_ERROR(json::Get(j, "cgroup_paths", "state", &s->cgroup_paths));
   RETURN_IF_ERROR(json::Get(j, "namespaces", "state", &s->namespaces));
+  RETURN_IF_ERROR(json::Get(j, "start_socket", "state", &s->start_socket));
   RETURN_IF_ERROR(json::Get(j, "config", "state", &s->config_json));
   s->status = StatusFromName(status);
   return absl::OkStatus();
@@ -145,6 +147,10 @@ absl::StatusOr<ContainerState> StateStore::Load(const std::string& id) {
   RETURN_IF_ERROR(json::ParseObject(*text, "state.json", &doc));
   ContainerState state;
   RETURN_IF_ERROR(FromJson(doc, &state));
+  if (state.status == ContainerStatus::kCreated && state.start_socket &&
+      access(JoinPath(Dir(id), kStartSocket).c_str(), F_OK) != 0 && errno == ENOENT) {
+    state.status = ContainerStatus::kRunning;
+  }
   if (state.status != ContainerStatus::kStopped && state.status != ContainerStatus::kCreating &&
       !ProcessAlive(state.pid, state.pid_start_time)) {
     state.status = ContainerStatus::kStopped;

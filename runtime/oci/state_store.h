@@ -5,9 +5,11 @@
 //   <root>/<id>/state.json    ContainerState as JSON (runc keeps the same kind of file)
 //   <root>/<id>/start.sock    the created init's start socket; gone once started
 //
-// state.json is replaced atomically (temp file + rename); it lives on tmpfs, so it is not
-// fsynced. The live status is derived on load: a recorded pid whose start time no longer
-// matches (or that is gone) means "stopped", a frozen cgroup means "paused".
+// state.json is replaced atomically (temp file + rename) and not fsynced: it is volatile.
+// The live status is derived on load: "created" with a start socket that is gone means
+// "running" (so a start does not rewrite the file: on a block device each rewrite is a write
+// and, once removed, a discard), a recorded pid whose start time no longer matches (or that is
+// gone) means "stopped", a frozen cgroup means "paused".
 
 #include <sys/types.h>
 
@@ -20,6 +22,9 @@
 #include "absl/status/statusor.h"
 
 namespace berth::oci {
+
+// A created container's start socket in its directory.
+inline constexpr char kStartSocket[] = "start.sock";
 
 enum class ContainerStatus { kCreating, kCreated, kRunning, kPaused, kStopped };
 
@@ -38,6 +43,7 @@ struct ContainerState {
   std::map<std::string, std::string> annotations;
   std::map<std::string, std::string> cgroup_paths;
   int namespaces = 0;        // CLONE_NEW* flags of the init's own (not the host's) namespaces.
+  bool start_socket = false;  // created, the init waits on <dir>/start.sock (not in `run`)
   std::string config_json;   // The bundle's config.json as it was at create time.
 };
 

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
@@ -91,8 +92,9 @@ class CtlTasksTest : public ::testing::Test {
       (void)daemon_->Stop();
       tasks_test::KillShimsOf(daemon_->address());
     }
-    std::filesystem::remove_all(absl::StrCat("/run/berth/ctl/", ns_));
-    std::filesystem::remove_all(absl::StrCat("/run/berth/fifo/", ns_));
+    for (const char* root : {"/run/berth/ctl", "/run/berth/fifo"}) {
+      for (const std::string& entry : EntriesOfNamespace(root)) std::filesystem::remove_all(entry);
+    }
   }
 
   static std::string Binary() {
@@ -131,19 +133,19 @@ class CtlTasksTest : public ::testing::Test {
     return lines;
   }
 
-  // Whether berthctl left the test namespace's directory under `root` (it removes it once
-  // empty).
-  bool NamespaceDirLeft(const std::string& root) const {
-    return std::filesystem::exists(absl::StrCat(root, "/", ns_));
+  // What berthctl has under one of its flat directories (state or fifo) for this namespace:
+  // the entries named "<ns>@...".
+  std::vector<std::string> EntriesOfNamespace(const std::string& root) const {
+    std::vector<std::string> entries;
+    if (!std::filesystem::exists(root)) return entries;
+    for (const auto& entry : std::filesystem::directory_iterator(root)) {
+      if (absl::StartsWith(entry.path().filename().string(), ns_ + "@")) {
+        entries.push_back(entry.path().string());
+      }
+    }
+    return entries;
   }
-  // Entries under a berthctl directory of this namespace (state or fifo).
-  size_t EntriesUnder(const std::string& root) const {
-    std::string dir = absl::StrCat(root, "/", ns_);
-    if (!std::filesystem::exists(dir)) return 0;
-    size_t n = 0;
-    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) ++n;
-    return n;
-  }
+  size_t EntriesUnder(const std::string& root) const { return EntriesOfNamespace(root).size(); }
 
   inline static std::string* images_dir_ = nullptr;
   std::unique_ptr<testutil::TestDaemon> daemon_;

@@ -59,6 +59,9 @@ TEST_F(CtlTasksTest, DetachedContainerLifecycle) {
   EXPECT_EQ(info[0]["Config"]["Cmd"], nlohmann::json({"sleep", "1000"}));
   CommandResult ps_json = Ctl({"--format", "json", "ps"});
   EXPECT_EQ(nlohmann::json::parse(ps_json.out, nullptr, false).size(), 1u) << ps_json.out;
+  // A detached task keeps its FIFOs (stdout, stderr: no -i) for attach, and its etc files.
+  EXPECT_EQ(EntriesUnder("/run/berth/fifo"), 2u);
+  EXPECT_EQ(EntriesUnder("/run/berth/ctl"), 1u);
 
   // sleep is PID 1 of its namespace: without a handler, SIGTERM does not reach it, so stop
   // SIGKILLs it after the grace period (as docker stop does).
@@ -72,6 +75,7 @@ TEST_F(CtlTasksTest, DetachedContainerLifecycle) {
 
   CommandResult start = Ctl({"start", "x"});
   EXPECT_EQ(start.exit_code, 0) << start.Describe() << daemon_->ReadLog();
+  EXPECT_EQ(EntriesUnder("/run/berth/fifo"), 2u);  // the stopped task's went with it
   EXPECT_NE(Ctl({"ps"}).out.find("Up "), std::string::npos);
   EXPECT_EQ(Ctl({"kill", "-s", "KILL", "x"}).exit_code, 0);
   CommandResult wait = Ctl({"wait", "x"});
@@ -80,8 +84,8 @@ TEST_F(CtlTasksTest, DetachedContainerLifecycle) {
   CommandResult rm = Ctl({"rm", "x"});
   EXPECT_EQ(rm.exit_code, 0) << rm.Describe();
   EXPECT_EQ(Ctl({"ps", "-a", "-q"}).out, "");
-  EXPECT_FALSE(NamespaceDirLeft("/run/berth/ctl"));
-  EXPECT_FALSE(NamespaceDirLeft("/run/berth/fifo"));
+  EXPECT_EQ(EntriesUnder("/run/berth/ctl"), 0u);
+  EXPECT_EQ(EntriesUnder("/run/berth/fifo"), 0u);
 }
 
 TEST_F(CtlTasksTest, StopUsesSigtermFirstAndSigkillAfterTheTimeout) {

@@ -17,8 +17,8 @@ TEST_F(CtlTasksTest, RunRmEchoPrintsAndLeavesNothing) {
   EXPECT_EQ(hi.out, "hi\n");
   EXPECT_EQ(Ctl({"ps", "-a", "-q"}).out, "");
   EXPECT_EQ(Snapshots().size(), snapshots);
-  EXPECT_FALSE(NamespaceDirLeft("/run/berth/ctl"));
-  EXPECT_FALSE(NamespaceDirLeft("/run/berth/fifo"));
+  EXPECT_EQ(EntriesUnder("/run/berth/ctl"), 0u);
+  EXPECT_EQ(EntriesUnder("/run/berth/fifo"), 0u);
 }
 
 TEST_F(CtlTasksTest, RunExitsWithTheContainersCode) {

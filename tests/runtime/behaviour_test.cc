@@ -246,10 +246,14 @@ TEST_F(BehaviourTest, LifecycleExecPauseResumeKillDelete) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(RunCommand(berth_ + " state lc").output.find("\"status\": \"created\""),
             std::string::npos);
+  std::string stat_state = absl::StrCat("stat -c %i:%Y ", root_.dir(), "/berth/lc/state.json");
+  std::string created_file = RunCommand(stat_state).output;
   ASSERT_EQ(RunCommand(berth_ + " start lc").exit_code, 0);
   EXPECT_NE(RunCommand(berth_ + " start lc").exit_code, 0);  // Already running.
   CommandResult st = RunCommand(berth_ + " state lc");
   EXPECT_NE(st.output.find("\"status\": \"running\""), std::string::npos) << st.output;
+  // "running" is read from the start socket being gone: start leaves state.json as it was.
+  EXPECT_EQ(RunCommand(stat_state).output, created_file);
   std::string pid = std::string(absl::StripAsciiWhitespace(RunCommand("cat " + pid_file).output));
 
   // exec joins the init's namespaces and cgroups.
