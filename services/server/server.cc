@@ -17,6 +17,7 @@
 #include "plugins/base/status_util.h"
 #include "plugins/types.h"
 #include "services/common/grpc_service.h"
+#include "services/server/exclusive.h"
 
 namespace berth::server {
 namespace {
@@ -117,6 +118,11 @@ Server::~Server() { Stop(); }
 absl::Status Server::PrepareDirectories() {
   RETURN_IF_ERROR(MkdirAll(config_.root, 0711));
   RETURN_IF_ERROR(MkdirAll(config_.state, 0711));
+  ASSIGN_OR_RETURN(root_lock_, LockDirectory(config_.root, "root"));
+  if (!SameFile(config_.root, config_.state)) {
+    ASSIGN_OR_RETURN(state_lock_, LockDirectory(config_.state, "state"));
+  }
+  RETURN_IF_ERROR(CheckNoLiveSocket(config_.grpc_address));
   std::string socket_dir = ParentDir(config_.grpc_address);
   RETURN_IF_ERROR(MkdirAll(socket_dir, 0711));
   if (chmod(socket_dir.c_str(), 0711) != 0) return ErrnoError(errno, "chmod", socket_dir);

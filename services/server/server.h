@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "plugins/config.h"
+#include "plugins/base/unique_fd.h"
 #include "plugins/registry.h"
 
 namespace berth::server {
@@ -49,6 +50,7 @@ class Server {
   absl::Status Serve();
 
   plugins::Config config_;
+  UniqueFd root_lock_, state_lock_;  // held while the daemon lives (exclusive.h)
   std::unique_ptr<plugins::Registry> registry_;
   CallCounter calls_;  // Outlives grpc_server_ (its interceptors point here).
   std::unique_ptr<grpc::Server> grpc_server_;

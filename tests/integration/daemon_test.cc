@@ -85,6 +85,41 @@ TEST(BerthdProcessTest, DaemonsSideBySideAreIndependent) {
   EXPECT_EQ(ids, std::vector<std::string>{"only-in-one"});
 }
 
+// A second daemon on the first one's root, or on its socket, stops before touching anything:
+// the first keeps its socket and serves on.
+TEST(BerthdProcessTest, SecondDaemonOnTheSameRootOrSocketRefusesToStart) {
+  absl::StatusOr<std::unique_ptr<TestDaemon>> first = TestDaemon::Start();
+  ASSERT_TRUE(first.ok()) << first.status();
+  TestDaemon& daemon = **first;
+  std::string other = daemon.dir() + "/other";
+  RunOptions options;
+  options.timeout = std::chrono::seconds(20);
+  struct Case {
+    std::string root, state, address, message;
+  } cases[] = {
+      {daemon.root(), other + "/state1", other + "/one.sock", "uses the root directory"},
+      {other + "/root2", daemon.state(), other + "/two.sock", "uses the state directory"},
+      {other + "/root3", other + "/state3", daemon.address(), "another daemon serves on"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<CommandResult> second =
+        RunCommand({TestDaemon::BinaryPath(), "--root", c.root, "--state", c.state, "--address",
+                    c.address, "--log-level", "info"},
+                   options);
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_FALSE(second->timed_out) << second->Describe();
+    EXPECT_NE(second->exit_code, 0) << second->Describe();
+    EXPECT_THAT(second->out + second->err, HasSubstr(c.message)) << second->Describe();
+    if (c.message != "another daemon serves on") {
+      EXPECT_THAT(second->out + second->err, HasSubstr(absl::StrCat("pid ", daemon.pid())));
+    }
+    struct stat socket_stat;
+    EXPECT_EQ(stat(daemon.address().c_str(), &socket_stat), 0) << "the first daemon's socket";
+    EXPECT_TRUE(daemon.Healthy()) << c.message;
+  }
+  EXPECT_FALSE(Uuid(daemon).empty());
+}
+
 TEST(BerthdProcessTest, SigintStopsCleanly) {
   absl::StatusOr<std::unique_ptr<TestDaemon>> daemon = TestDaemon::Start();
   ASSERT_TRUE(daemon.ok()) << daemon.status();
