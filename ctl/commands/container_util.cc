@@ -91,6 +91,14 @@ std::string StateDir(const std::string& ns, const std::string& id) {
   return absl::StrCat(kStateRoot, "/", NamespacedName(ns, id));
 }
 
+void RemoveStateDir(const std::string& ns, const std::string& id) {
+  (void)RemoveAll(StateDir(ns, id));
+  std::string legacy_parent = absl::StrCat(kStateRoot, "/", ns);
+  if (RemoveAll(absl::StrCat(legacy_parent, "/", id)).ok()) {
+    (void)rmdir(legacy_parent.c_str());  // fails, as it should, while others are there
+  }
+}
+
 std::string NewContainerId() {
   std::random_device random;
   std::string id;

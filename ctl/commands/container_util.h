@@ -64,6 +64,10 @@ std::string NowLabel();
 std::string NamespacedName(const std::string& ns, const std::string& name);
 // /run/berth/ctl/<ns>@<id>: the container's hosts, resolv.conf and hostname.
 std::string StateDir(const std::string& ns, const std::string& id);
+// Removes StateDir, and the directory an older berthctl made for the same container
+// (/run/berth/ctl/<ns>/<id>, then <ns> once empty), so containers made before the flat layout
+// leave nothing behind either.
+void RemoveStateDir(const std::string& ns, const std::string& id);
 // A random 64-hex-digit container ID (Docker's form); `ps` shows the first 12.
 std::string NewContainerId();
 std::string ShortId(const std::string& id);

@@ -117,7 +117,7 @@ absl::StatusOr<Created> CreateContainer(Client& client, const RunFlags& flags, b
   ASSIGN_OR_RETURN(nlohmann::json spec, GenerateSpec(spec_options));  // bad flags: nothing made
 
   RETURN_IF_ERROR(WriteEtcFiles(StateDir(ns, id), spec["hostname"].get<std::string>()));
-  absl::Cleanup remove_state = [&] { (void)RemoveAll(StateDir(ns, id)); };
+  absl::Cleanup remove_state = [&] { RemoveStateDir(ns, id); };
   // The record first: it names the snapshot and so keeps it from the garbage collector from
   // the moment it exists, which makes ctr's lease (two more synced calls) unnecessary.
   ASSIGN_OR_RETURN(Container container, CreateRecord(client, flags, id, image, spec, starting));

@@ -67,7 +67,14 @@ void RemoveFifos(const std::string& prefix) {
 
 void RemoveFifosOf(const std::string& fifo_path) {
   if (!absl::StartsWith(fifo_path, absl::StrCat(kFifoRoot, "/"))) return;
-  RemoveFifos(fifo_path.substr(0, fifo_path.rfind('-')));
+  std::string dir = fifo_path.substr(0, fifo_path.rfind('/'));
+  if (dir == kFifoRoot) {
+    RemoveFifos(fifo_path.substr(0, fifo_path.rfind('-')));
+    return;
+  }
+  // An older berthctl's layout: <kFifoRoot>/<ns>/<id12>-XXXXXX/<stream>.
+  (void)RemoveAll(dir);
+  (void)rmdir(dir.substr(0, dir.rfind('/')).c_str());  // the namespace's, once empty
 }
 
 absl::StatusOr<std::unique_ptr<TaskIO>> TaskIO::Create(const std::string& ns,

@@ -128,7 +128,7 @@ absl::Status RemoveStoppedContainer(Client& client, const Container& container) 
   }
   absl::Status status = DeleteRecord(client, container.id());
   if (!status.ok() && !absl::IsNotFound(status)) return status;
-  (void)RemoveAll(StateDir(client.options().ns, container.id()));
+  RemoveStateDir(client.options().ns, container.id());
   return absl::OkStatus();
 }
 

@@ -94,6 +94,7 @@ class CtlTasksTest : public ::testing::Test {
     }
     for (const char* root : {"/run/berth/ctl", "/run/berth/fifo"}) {
       for (const std::string& entry : EntriesOfNamespace(root)) std::filesystem::remove_all(entry);
+      std::filesystem::remove_all(absl::StrCat(root, "/", ns_));  // an older layout's
     }
   }
 

@@ -37,7 +37,14 @@ TEST_F(CtlTasksTest, RunWithoutRmKeepsAnExitedContainer) {
   // It can run again on the same snapshot.
   CommandResult again = Ctl({"start", "-a", "kept"});
   EXPECT_EQ(again.exit_code, 5) << again.Describe();
+  EXPECT_EQ(EntriesUnder("/run/berth/ctl"), 1u);
+  // What an older berthctl kept per container (/run/berth/ctl/<ns>/<id>) goes with it too.
+  std::string legacy = absl::StrCat("/run/berth/ctl/", ns_, "/kept");
+  std::filesystem::create_directories(legacy);
+  std::ofstream(legacy + "/hosts") << "127.0.0.1 localhost\n";
   EXPECT_EQ(Ctl({"rm", "kept"}).exit_code, 0);
+  EXPECT_EQ(EntriesUnder("/run/berth/ctl"), 0u);
+  EXPECT_FALSE(std::filesystem::exists(absl::StrCat("/run/berth/ctl/", ns_)));
 }
 
 TEST_F(CtlTasksTest, RunAppliesEnvWorkdirUserAndMemory) {
