@@ -160,6 +160,14 @@ void SpareShims::Quiet() {
   wanted_.notify_one();
 }
 
+struct SpareShims::Adoption {
+  explicit Adoption(Spare taken) : spare(std::move(taken)) {}
+  std::mutex mu;
+  std::condition_variable answered;
+  std::optional<absl::Status> status;
+  Spare spare;  // handed back to the pool's bookkeeping by Settle
+};
+
 std::optional<SpareShims::Adopted> SpareShims::Take(const std::string& binary,
                                                     const Bundle& bundle) {
   if (binary != binary_) return std::nullopt;
@@ -180,23 +188,43 @@ std::optional<SpareShims::Adopted> SpareShims::Take(const std::string& binary,
   request.set_namespace_(bundle.ns());
   request.set_id(bundle.id());
   request.set_bundle(bundle.path());
-  google::protobuf::Empty empty;
-  absl::Status adopted =
-      spare->client->Call("berth.shim.v1.Spare", "Adopt", request, &empty,
-                          {.metadata = ttrpc::Metadata::WithNamespace(bundle.ns()),
-                           .timeout = kCallTimeout});
-  if (!adopted.ok()) {
-    BERTH_LOG(WARN) << "spare shim " << spare->bundle.id() << " not adopted: " << adopted;
-    Discard(*std::move(spare));
-    return std::nullopt;
+  Adopted adopted{spare->client, {spare->binary_version, spare->tasks_served + 1}, nullptr};
+  auto adoption = std::make_shared<Adoption>(*std::move(spare));
+  adopted.adoption = adoption;
+  adopted.client->CallAsync(
+      "berth.shim.v1.Spare", "Adopt", request.SerializeAsString(),
+      {.metadata = ttrpc::Metadata::WithNamespace(bundle.ns()), .timeout = kCallTimeout},
+      [adoption](absl::StatusOr<std::string> reply) {
+        std::lock_guard<std::mutex> lock(adoption->mu);
+        adoption->status = reply.status();
+        adoption->answered.notify_all();
+      });
+  return adopted;
+}
+
+absl::Status SpareShims::Settle(const Adopted& adopted) {
+  Adoption& adoption = *adopted.adoption;
+  absl::Status status;
+  {
+    std::unique_lock<std::mutex> lock(adoption.mu);
+    // The call's own timeout answers it; the margin only guards against a lost callback.
+    if (!adoption.answered.wait_for(lock, absl::ToChronoSeconds(kCallTimeout * 2),
+                                    [&] { return adoption.status.has_value(); })) {
+      adoption.status = absl::DeadlineExceededError("no answer to Adopt");
+    }
+    status = *adoption.status;
+  }
+  if (!status.ok()) {
+    BERTH_LOG(WARN) << "spare shim " << adoption.spare.bundle.id() << " not adopted: " << status;
+    Discard(std::move(adoption.spare));
+    return status;
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    adopted_.push_back(std::move(spare->bundle));
+    adopted_.push_back(std::move(adoption.spare.bundle));
   }
   wanted_.notify_one();
-  return Adopted{std::move(spare->client),
-                 {std::move(spare->binary_version), spare->tasks_served + 1}};
+  return absl::OkStatus();
 }
 
 bool SpareShims::Recycle(ShimTask& task) {

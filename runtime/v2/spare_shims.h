@@ -64,13 +64,23 @@ class SpareShims {
   // How many tasks one shim serves before it exits (bounds what a long-lived shim may gather).
   static constexpr int kMaxTasksPerShim = 100;
 
+  // The answer to a berth.shim.v1.Spare/Adopt sent ahead (see Take).
+  struct Adoption;
   struct Adopted {
-    std::shared_ptr<ttrpc::Client> client;  // connected to the shim now serving the task
+    std::shared_ptr<ttrpc::Client> client;  // connected to the shim asked to serve the task
     SpareOrigin origin;
+    std::shared_ptr<Adoption> adoption;
   };
-  // The spare now serving `bundle`'s task, or nothing (no spare ready, another binary, or the
-  // adoption failed): the caller starts a shim itself.
+  // The spare asked to serve `bundle`'s task, or nothing (no spare ready, another binary): the
+  // caller starts a shim itself. The Adopt request is sent without waiting for its answer: the
+  // caller sends Task.Create right behind it on the same connection, and the shim serves calls
+  // in order, so one round trip less; Settle then tells whether the spare took the task.
   std::optional<Adopted> Take(const std::string& binary, const Bundle& bundle);
+  // Waits for the answer to `adopted`'s Adopt. OK: the shim serves the task from now on.
+  // Otherwise the spare is discarded (shut down, its bundle removed) and the caller starts a
+  // shim of its own; a Create sent behind the failed Adopt failed as well and changed nothing
+  // (the shim checks the task id first). Call once, before closing the client.
+  absl::Status Settle(const Adopted& adopted);
   // Makes the shim of `task` (deleted, not yet shut down) the next spare. False: the pool did
   // not take it (no spare origin, another binary or version, a spare is ready, or the shim
   // refused); the caller shuts it down. True: the pool owns the shim and its connection.

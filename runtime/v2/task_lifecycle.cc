@@ -47,19 +47,29 @@ absl::StatusOr<std::shared_ptr<ShimTask>> TaskManager::StartTask(const std::stri
   const google::protobuf::Any& topts =
       options.task_options.type_url().empty() ? options.runtime_options : options.task_options;
   ASSIGN_OR_RETURN(UniqueFd log_fd, OpenShimLog(bundle));
-  std::optional<SpareShims::Adopted> spare;
-  if (spares_ != nullptr && topts.type_url().empty()) spare = spares_->Take(binary, bundle);
-  std::shared_ptr<ttrpc::Client> client;
-  if (spare.has_value()) {
-    client = std::move(spare->client);
-  } else {
-    std::string stdin_any = topts.type_url().empty() ? "" : topts.SerializeAsString();
-    ASSIGN_OR_RETURN(std::string address, StartShim(binary, bundle, options_.env, stdin_any));
-    ASSIGN_OR_RETURN(client, ttrpc::Client::Connect(address, loop_.get()));
+  if (spares_ != nullptr && topts.type_url().empty()) {
+    if (std::optional<SpareShims::Adopted> spare = spares_->Take(binary, bundle)) {
+      bool adopted = false;
+      absl::StatusOr<std::shared_ptr<ShimTask>> task =
+          CreateOnShim(options, bundle, binary, topts, spare->client, &*spare, &adopted, log_fd);
+      if (adopted) return task;
+      // The spare did not take the task (it died, say): a shim of our own, as without spares.
+    }
   }
+  std::string stdin_any = topts.type_url().empty() ? "" : topts.SerializeAsString();
+  ASSIGN_OR_RETURN(std::string address, StartShim(binary, bundle, options_.env, stdin_any));
+  ASSIGN_OR_RETURN(std::shared_ptr<ttrpc::Client> client,
+                   ttrpc::Client::Connect(address, loop_.get()));
+  return CreateOnShim(options, bundle, binary, topts, std::move(client), nullptr, nullptr,
+                      log_fd);
+}
+
+absl::StatusOr<std::shared_ptr<ShimTask>> TaskManager::CreateOnShim(
+    const CreateOptions& options, const Bundle& bundle, const std::string& binary,
+    const google::protobuf::Any& topts, std::shared_ptr<ttrpc::Client> client,
+    const SpareShims::Adopted* spare, bool* adopted, UniqueFd& log_fd) {
   RETURN_IF_ERROR(bundle.WriteFile("shim-binary-path", binary));
   auto task = std::make_shared<ShimTask>(bundle, options.runtime, binary, std::move(client));
-  if (spare.has_value()) task->set_spare_origin(std::move(spare->origin));
 
   shimapi::CreateTaskRequest request;
   request.set_id(options.id);
@@ -72,6 +82,12 @@ absl::StatusOr<std::shared_ptr<ShimTask>> TaskManager::StartTask(const std::stri
   if (!topts.type_url().empty()) *request.mutable_options() = topts;
   shimapi::CreateTaskResponse created;
   absl::Status status = task->Call("Create", request, &created);
+  if (spare != nullptr) {
+    // Before anything closes the connection, which the pool still needs to discard the spare.
+    RETURN_IF_ERROR(spares_->Settle(*spare));
+    *adopted = true;
+    task->set_spare_origin(spare->origin);
+  }
   absl::StatusOr<shimapi::ConnectResponse> connected =
       status.ok() ? task->Connect(kLoadTimeout) : status;
   if (connected.ok()) {

@@ -104,6 +104,13 @@ class TaskManager {
                                                       const CreateOptions& options,
                                                       const Bundle& bundle,
                                                       const std::string& binary);
+  // Task.Create (then Connect and the exit watch) on a started shim. With `spare`, the one
+  // Take gave (its Adopt still unanswered): `adopted` tells whether it took the task; when it
+  // did not, nothing was made and the caller starts a shim of its own.
+  absl::StatusOr<std::shared_ptr<ShimTask>> CreateOnShim(
+      const CreateOptions& options, const Bundle& bundle, const std::string& binary,
+      const google::protobuf::Any& topts, std::shared_ptr<ttrpc::Client> client,
+      const SpareShims::Adopted* spare, bool* adopted, UniqueFd& log_fd);
   void PublishExit(const std::string& ns, const std::string& id, uint32_t pid,
                    const shimapi::DeleteResponse& exit, bool with_delete);
   static std::string Key(const std::string& ns, const std::string& id) { return ns + "/" + id; }

@@ -214,6 +214,8 @@ TEST_F(ShimSpareTest, ADeadSpareIsNotUsed) {
   testutil::CommandResult run = RunWith(kBerthRuntime, {"--rm"}, "c1", {"echo", "fresh shim"});
   EXPECT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(run.out, "fresh shim\n");
+  // Its Adopt (sent ahead of Create) failed, so the task went to a shim started for it.
+  EXPECT_NE(daemon_->ReadLog().find("not adopted"), std::string::npos) << daemon_->ReadLog();
   // The dead spare's bundle went with it; a new spare takes its place.
   EXPECT_GT(ReadySpare(spare), 0);
   EXPECT_EQ(Entries(SpareDir()).size(), 1u);
