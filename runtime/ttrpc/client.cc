@@ -82,26 +82,43 @@ void Client::CallAsync(absl::string_view service, absl::string_view method, std:
   });
 }
 
+absl::StatusOr<std::string> PendingCall::Wait() {
+  std::unique_lock lock(mu_);
+  answered_.wait(lock, [&] { return value_.has_value(); });
+  return *value_;
+}
+
+absl::Status PendingCall::Wait(google::protobuf::MessageLite* response) {
+  ASSIGN_OR_RETURN(std::string reply, Wait());
+  if (response != nullptr && !response->ParseFromString(reply)) {
+    return absl::InternalError(absl::StrCat("ttrpc: unmarshal response of ", method_));
+  }
+  return absl::OkStatus();
+}
+
+void PendingCall::Answer(absl::StatusOr<std::string> payload) {
+  std::lock_guard lock(mu_);
+  value_ = std::move(payload);
+  answered_.notify_all();
+}
+
+std::shared_ptr<PendingCall> Client::Send(absl::string_view service, absl::string_view method,
+                                          std::string payload, const CallOptions& options) {
+  auto pending = std::make_shared<PendingCall>(std::string(method));
+  CallAsync(service, method, std::move(payload), options,
+            [pending](absl::StatusOr<std::string> reply) { pending->Answer(std::move(reply)); });
+  return pending;
+}
+
+absl::Status Client::NotOnLoopThread() const {
+  if (!loop_->InLoopThread()) return absl::OkStatus();
+  return absl::FailedPreconditionError("ttrpc: blocking Call on the client's loop thread");
+}
+
 absl::StatusOr<std::string> Client::CallRaw(absl::string_view service, absl::string_view method,
                                             std::string payload, const CallOptions& options) {
-  if (loop_->InLoopThread()) {
-    return absl::FailedPreconditionError("ttrpc: blocking Call on the client's loop thread");
-  }
-  struct Result {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<absl::StatusOr<std::string>> value;
-  };
-  auto result = std::make_shared<Result>();
-  CallAsync(service, method, std::move(payload), options,
-            [result](absl::StatusOr<std::string> payload) {
-              std::lock_guard lock(result->mu);
-              result->value = std::move(payload);
-              result->cv.notify_all();
-            });
-  std::unique_lock lock(result->mu);
-  result->cv.wait(lock, [&] { return result->value.has_value(); });
-  return *std::move(result->value);
+  RETURN_IF_ERROR(NotOnLoopThread());
+  return Send(service, method, std::move(payload), options)->Wait();
 }
 
 absl::Status Client::Call(absl::string_view service, absl::string_view method,
@@ -111,11 +128,8 @@ absl::Status Client::Call(absl::string_view service, absl::string_view method,
   if (!request.SerializeToString(&payload)) {
     return absl::InvalidArgumentError(absl::StrCat("ttrpc: marshal request of ", method));
   }
-  ASSIGN_OR_RETURN(std::string reply, CallRaw(service, method, std::move(payload), options));
-  if (response != nullptr && !response->ParseFromString(reply)) {
-    return absl::InternalError(absl::StrCat("ttrpc: unmarshal response of ", method));
-  }
-  return absl::OkStatus();
+  RETURN_IF_ERROR(NotOnLoopThread());
+  return Send(service, method, std::move(payload), options)->Wait(response);
 }
 
 absl::StatusOr<std::unique_ptr<ClientStream>> Client::OpenStream(absl::string_view service,

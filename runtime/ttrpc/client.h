@@ -14,8 +14,10 @@
 // Errors: the server's google.rpc.Status as an absl::Status; DeadlineExceeded when the timeout
 // passes; Unavailable when the connection is (or gets) closed.
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -51,6 +53,23 @@ class ClientCore;
 class ClientStream;
 struct StreamState;
 
+// A unary call sent without waiting for its answer (Client::Send). Wait blocks until the
+// answer (or the call's error) is there; any thread but the client's loop thread.
+class PendingCall {
+ public:
+  explicit PendingCall(std::string method) : method_(std::move(method)) {}
+  absl::StatusOr<std::string> Wait();
+  // Wait, then parses the answer into `response` (if not null).
+  absl::Status Wait(google::protobuf::MessageLite* response);
+  void Answer(absl::StatusOr<std::string> payload);  // from the loop thread, once
+
+ private:
+  const std::string method_;
+  std::mutex mu_;
+  std::condition_variable answered_;
+  std::optional<absl::StatusOr<std::string>> value_;
+};
+
 class Client {
  public:
   // Receives the response payload or the call's error. Runs on the loop thread.
@@ -77,6 +96,11 @@ class Client {
   // Blocking call with raw payloads.
   absl::StatusOr<std::string> CallRaw(absl::string_view service, absl::string_view method,
                                       std::string payload, const CallOptions& options = {});
+  // Sends a unary call and returns at once (thread-safe). Calls sent one after another reach
+  // the server in that order, so a server that serves them in order (berth-shim) can take a
+  // call that depends on the one before without a round trip in between.
+  std::shared_ptr<PendingCall> Send(absl::string_view service, absl::string_view method,
+                                    std::string payload, const CallOptions& options = {});
   // Thread-safe, never blocks; `done` runs exactly once, on the loop thread.
   void CallAsync(absl::string_view service, absl::string_view method, std::string payload,
                  CallOptions options, Callback done);
@@ -95,6 +119,7 @@ class Client {
 
  private:
   Client(std::unique_ptr<EventLoop> owned_loop, EventLoop* loop, std::shared_ptr<ClientCore> core);
+  absl::Status NotOnLoopThread() const;
   static absl::StatusOr<std::unique_ptr<Client>> Start(UniqueFd fd,
                                                        std::unique_ptr<EventLoop> owned_loop,
                                                        EventLoop* loop);

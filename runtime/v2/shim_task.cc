@@ -21,6 +21,13 @@ absl::Status ShimTask::CallService(absl::string_view service, absl::string_view 
                        {.metadata = ttrpc::Metadata::WithNamespace(ns()), .timeout = timeout});
 }
 
+std::shared_ptr<ttrpc::PendingCall> ShimTask::Send(absl::string_view method,
+                                                   const google::protobuf::MessageLite& request,
+                                                   absl::Duration timeout) {
+  return client_->Send(kTaskService, method, request.SerializeAsString(),
+                       {.metadata = ttrpc::Metadata::WithNamespace(ns()), .timeout = timeout});
+}
+
 absl::StatusOr<shimapi::ConnectResponse> ShimTask::Connect(absl::Duration timeout) {
   shimapi::ConnectRequest request;
   request.set_id(id());

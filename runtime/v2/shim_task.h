@@ -73,6 +73,11 @@ class ShimTask : public std::enable_shared_from_this<ShimTask> {
                            const google::protobuf::MessageLite& request,
                            google::protobuf::MessageLite* response, absl::Duration timeout);
 
+  // Sends a Task API call without waiting for its answer: calls sent one after another reach
+  // the shim, which serves them in order, in that order (ttrpc::Client::Send).
+  std::shared_ptr<ttrpc::PendingCall> Send(absl::string_view method,
+                                           const google::protobuf::MessageLite& request,
+                                           absl::Duration timeout = kShimCallTimeout);
   // Task.Connect: NotFound/Unavailable/DeadlineExceeded if the shim does not answer.
   absl::StatusOr<shimapi::ConnectResponse> Connect(absl::Duration timeout);
   absl::StatusOr<shimapi::StateResponse> State(const std::string& exec_id,

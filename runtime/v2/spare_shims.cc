@@ -161,11 +161,8 @@ void SpareShims::Quiet() {
 }
 
 struct SpareShims::Adoption {
-  explicit Adoption(Spare taken) : spare(std::move(taken)) {}
-  std::mutex mu;
-  std::condition_variable answered;
-  std::optional<absl::Status> status;
   Spare spare;  // handed back to the pool's bookkeeping by Settle
+  std::shared_ptr<ttrpc::PendingCall> answer;
 };
 
 std::optional<SpareShims::Adopted> SpareShims::Take(const std::string& binary,
@@ -189,31 +186,16 @@ std::optional<SpareShims::Adopted> SpareShims::Take(const std::string& binary,
   request.set_id(bundle.id());
   request.set_bundle(bundle.path());
   Adopted adopted{spare->client, {spare->binary_version, spare->tasks_served + 1}, nullptr};
-  auto adoption = std::make_shared<Adoption>(*std::move(spare));
-  adopted.adoption = adoption;
-  adopted.client->CallAsync(
+  std::shared_ptr<ttrpc::PendingCall> answer = adopted.client->Send(
       "berth.shim.v1.Spare", "Adopt", request.SerializeAsString(),
-      {.metadata = ttrpc::Metadata::WithNamespace(bundle.ns()), .timeout = kCallTimeout},
-      [adoption](absl::StatusOr<std::string> reply) {
-        std::lock_guard<std::mutex> lock(adoption->mu);
-        adoption->status = reply.status();
-        adoption->answered.notify_all();
-      });
+      {.metadata = ttrpc::Metadata::WithNamespace(bundle.ns()), .timeout = kCallTimeout});
+  adopted.adoption = std::make_shared<Adoption>(Adoption{*std::move(spare), std::move(answer)});
   return adopted;
 }
 
 absl::Status SpareShims::Settle(const Adopted& adopted) {
   Adoption& adoption = *adopted.adoption;
-  absl::Status status;
-  {
-    std::unique_lock<std::mutex> lock(adoption.mu);
-    // The call's own timeout answers it; the margin only guards against a lost callback.
-    if (!adoption.answered.wait_for(lock, absl::ToChronoSeconds(kCallTimeout * 2),
-                                    [&] { return adoption.status.has_value(); })) {
-      adoption.status = absl::DeadlineExceededError("no answer to Adopt");
-    }
-    status = *adoption.status;
-  }
+  absl::Status status = adoption.answer->Wait().status();  // bounded by the call's timeout
   if (!status.ok()) {
     BERTH_LOG(WARN) << "spare shim " << adoption.spare.bundle.id() << " not adopted: " << status;
     Discard(std::move(adoption.spare));

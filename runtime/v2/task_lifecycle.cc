@@ -80,21 +80,26 @@ absl::StatusOr<std::shared_ptr<ShimTask>> TaskManager::CreateOnShim(
   request.set_stdout(options.stdout_path);
   request.set_stderr(options.stderr_path);
   if (!topts.type_url().empty()) *request.mutable_options() = topts;
+  // Connect right behind Create, not a round trip later. Only its shim pid (for the exit watch)
+  // is used, which does not depend on the order a shim serves the two in (Go shims serve calls
+  // concurrently); the Create's timeout, since berth-shim answers it after the Create.
+  shimapi::ConnectRequest connect;
+  connect.set_id(options.id);
+  std::shared_ptr<ttrpc::PendingCall> create_answer = task->Send("Create", request);
+  std::shared_ptr<ttrpc::PendingCall> connect_answer = task->Send("Connect", connect);
   shimapi::CreateTaskResponse created;
-  absl::Status status = task->Call("Create", request, &created);
+  absl::Status status = create_answer->Wait(&created);
   if (spare != nullptr) {
     // Before anything closes the connection, which the pool still needs to discard the spare.
     RETURN_IF_ERROR(spares_->Settle(*spare));
     *adopted = true;
     task->set_spare_origin(spare->origin);
   }
-  absl::StatusOr<shimapi::ConnectResponse> connected =
-      status.ok() ? task->Connect(kLoadTimeout) : status;
-  if (connected.ok()) {
-    task->set_pids(static_cast<pid_t>(connected->shim_pid()), created.pid());
+  shimapi::ConnectResponse connected;
+  if (status.ok()) status = connect_answer->Wait(&connected);
+  if (status.ok()) {
+    task->set_pids(static_cast<pid_t>(connected.shim_pid()), created.pid());
     status = Watch(task, std::move(log_fd));
-  } else {
-    status = connected.status();
   }
   if (!status.ok()) {
     shimapi::ShutdownRequest shutdown;

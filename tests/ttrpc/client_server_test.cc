@@ -67,6 +67,43 @@ TEST(ClientServerTest, UnaryWithNamespaceMetadata) {
   EXPECT_EQ(response.message(), "plain");
 }
 
+// Send returns before the answer; calls sent back to back reach a server that serves in order
+// (ours) in that order, so the second can depend on the first without a round trip between.
+TEST(ClientServerTest, SentCallsArriveInOrderAndAreWaitedForLater) {
+  std::mutex mu;
+  std::vector<std::string> served;
+  auto server = TestServer::Start([&](Server& s) {
+    s.RegisterSync<Status, Status>(
+        kService, "Record", [&](const ServerCall&, const Status& request) -> absl::StatusOr<Status> {
+          std::lock_guard<std::mutex> lock(mu);
+          served.push_back(request.message());
+          if (request.code() != 0) return absl::FailedPreconditionError("refused " + request.message());
+          return request;
+        });
+  });
+  auto client = MustConnect("unix://" + server->address());
+  std::vector<std::shared_ptr<PendingCall>> pending;
+  for (int i = 0; i < 20; ++i) {
+    pending.push_back(client->Send(kService, "Record",
+                                   Message(absl::StrCat("m", i), i == 7 ? 9 : 0).SerializeAsString()));
+  }
+  for (int i = 0; i < 20; ++i) {
+    Status response;
+    absl::Status status = pending[i]->Wait(&response);
+    if (i == 7) {
+      EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
+      EXPECT_EQ(status.message(), "refused m7");
+      continue;
+    }
+    ASSERT_TRUE(status.ok()) << status;
+    EXPECT_EQ(response.message(), absl::StrCat("m", i));
+  }
+  std::vector<std::string> expected;
+  for (int i = 0; i < 20; ++i) expected.push_back(absl::StrCat("m", i));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(served, expected);  // answered, so all served: on the loop thread, in order
+}
+
 TEST(ClientServerTest, ErrorStatusCarriesCodeAndMessage) {
   auto server = TestServer::Start(RegisterEcho);
   auto client = MustConnect(server->address());
