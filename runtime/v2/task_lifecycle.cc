@@ -47,6 +47,7 @@ absl::StatusOr<std::shared_ptr<ShimTask>> TaskManager::StartTask(const std::stri
   const google::protobuf::Any& topts =
       options.task_options.type_url().empty() ? options.runtime_options : options.task_options;
   ASSIGN_OR_RETURN(UniqueFd log_fd, OpenShimLog(bundle));
+  RETURN_IF_ERROR(bundle.WriteFile("shim-binary-path", binary));
   if (spares_ != nullptr && topts.type_url().empty()) {
     if (std::optional<SpareShims::Adopted> spare = spares_->Take(binary, bundle)) {
       bool adopted = false;
@@ -68,7 +69,7 @@ absl::StatusOr<std::shared_ptr<ShimTask>> TaskManager::CreateOnShim(
     const CreateOptions& options, const Bundle& bundle, const std::string& binary,
     const google::protobuf::Any& topts, std::shared_ptr<ttrpc::Client> client,
     const SpareShims::Adopted* spare, bool* adopted, UniqueFd& log_fd) {
-  RETURN_IF_ERROR(bundle.WriteFile("shim-binary-path", binary));
+  // Nothing may return before Settle below: an unsettled spare would be left running.
   auto task = std::make_shared<ShimTask>(bundle, options.runtime, binary, std::move(client));
 
   shimapi::CreateTaskRequest request;
