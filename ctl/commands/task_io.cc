@@ -9,7 +9,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <random>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -47,11 +46,8 @@ std::string FifoPath(const std::string& prefix, const char* stream) {
 // Makes kFifoRoot/<name>-XXXXXX-stdout with a random XXXXXX no other process has: every
 // process's stdout FIFO is made first, so holding it reserves the prefix. Returns the prefix.
 absl::StatusOr<std::string> MakeStdoutFifo(const std::string& name) {
-  std::random_device random;
-  const char* chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   for (int attempt = 0; attempt < 100; ++attempt) {
-    std::string prefix = absl::StrCat(kFifoRoot, "/", name, "-");
-    for (int i = 0; i < 6; ++i) prefix += chars[random() % 62];
+    std::string prefix = absl::StrCat(kFifoRoot, "/", name, "-", NewContainerId().substr(0, 6));
     std::string path = FifoPath(prefix, "stdout");
     if (mkfifo(path.c_str(), 0700) == 0) return prefix;
     if (errno != EEXIST) return ErrnoError(errno, "mkfifo", path);

@@ -2,18 +2,16 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "plugins/base/file_util.h"
 #include "plugins/base/status_util.h"
+#include "runtime/ttrpc/socket.h"
 
 namespace berth::server {
 
@@ -38,19 +36,15 @@ absl::StatusOr<UniqueFd> LockDirectory(const std::string& dir, const std::string
 }
 
 absl::Status CheckNoLiveSocket(const std::string& address) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (address.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat("socket path `", address, "` is too long"));
-  }
-  memcpy(addr.sun_path, address.c_str(), address.size() + 1);
-  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return ErrnoError(errno, "socket");
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+  absl::StatusOr<UniqueFd> connected = ttrpc::ConnectUnix(address);
+  if (connected.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("another daemon serves on `", address, "`"));
   }
-  return absl::OkStatus();  // ENOENT, ECONNREFUSED (stale), ...: nobody is there
+  // A path too long for a unix socket is an error; ENOENT, ECONNREFUSED (a stale socket), ...
+  // mean nobody is there.
+  if (absl::IsInvalidArgument(connected.status())) return connected.status();
+  return absl::OkStatus();
 }
 
 bool SameFile(const std::string& a, const std::string& b) {
