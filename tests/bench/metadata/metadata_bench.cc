@@ -193,7 +193,7 @@ class Report {
   Report(const Options& o, const std::vector<Daemon*>& daemons) : opts_(o), daemons_(daemons) {}
 
   void Title(const std::string& title) {
-    std::printf("\n== %s\n%-44s %-6s", title.c_str(), "figure", "unit");
+    std::printf("\n== %s\n%-50s %-6s", title.c_str(), "figure", "unit");
     for (Daemon* d : daemons_) std::printf(" %12s", d->name.c_str());
     if (Index("berthd") && Index("containerd")) std::printf(" %8s", "ratio");
     std::printf("\n");
@@ -201,7 +201,7 @@ class Report {
 
   // values[i] belongs to daemons_[i].
   void Row(const std::string& name, const std::string& unit, const std::vector<double>& values) {
-    std::printf("%-44s %-6s", name.c_str(), unit.c_str());
+    std::printf("%-50s %-6s", name.c_str(), unit.c_str());
     for (double v : values) std::printf(" %12.*f", Precision(v), v);
     std::optional<size_t> b = Index("berthd"), c = Index("containerd");
     if (b && c) {
@@ -238,6 +238,14 @@ class Report {
     }
     Row(name + " median", "us", med);
     Row(name + " p95", "us", p95);
+    // With the null server beside the daemons: each median less the null server's, i.e. the
+    // daemon's own share of a call. The client's share is in every column and, when the VM is
+    // busy, grows for both daemons alike (see ../README.md).
+    if (std::optional<size_t> floor = Index(kNullServer)) {
+      std::vector<double> own;
+      for (double m : med) own.push_back(m - med[*floor]);
+      Row(name + " minus floor", "us", own);
+    }
   }
 
  private:
