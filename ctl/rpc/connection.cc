@@ -11,7 +11,7 @@
 #include "plugins/base/status_util.h"
 #include "runtime/ttrpc/socket.h"
 
-namespace berth::ctl::http2 {
+namespace berth::http2 {
 namespace {
 
 std::string Preface() {
@@ -277,4 +277,4 @@ absl::Status Connection::WriteVecLocked(std::vector<iovec> rest) {
   return absl::OkStatus();
 }
 
-}  // namespace berth::ctl::http2
+}  // namespace berth::http2

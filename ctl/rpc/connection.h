@@ -32,11 +32,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "ctl/rpc/frames.h"
-#include "ctl/rpc/hpack.h"
+#include "plugins/base/http2/frames.h"
+#include "plugins/base/http2/hpack.h"
 #include "plugins/base/unique_fd.h"
 
-namespace berth::ctl::http2 {
+namespace berth::http2 {
 
 using Clock = std::chrono::steady_clock;
 
@@ -171,4 +171,4 @@ bool Connection::Wait(uint32_t id, Deadline deadline, Ready ready) {
   return changed_.wait_until(lock, *deadline, done);
 }
 
-}  // namespace berth::ctl::http2
+}  // namespace berth::http2

@@ -9,7 +9,7 @@
 #include "ctl/rpc/connection.h"
 #include "plugins/base/status_macros.h"
 
-namespace berth::ctl::http2 {
+namespace berth::http2 {
 namespace {
 
 // A frame we advertised we would not accept is the peer's error, as is anything malformed.
@@ -287,4 +287,4 @@ absl::Status Connection::OnWindowUpdate(uint32_t id, std::string_view payload) {
   return absl::OkStatus();
 }
 
-}  // namespace berth::ctl::http2
+}  // namespace berth::http2

@@ -21,8 +21,8 @@
 #include "ctl/rpc/connection.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "ctl/rpc/frames.h"
-#include "ctl/rpc/hpack.h"
+#include "plugins/base/http2/frames.h"
+#include "plugins/base/http2/hpack.h"
 #include "plugins/base/temp_dir.h"
 #include "plugins/base/unique_fd.h"
 

@@ -1,4 +1,4 @@
-#include "ctl/rpc/hpack.h"
+#include "plugins/base/http2/hpack.h"
 
 #include <cctype>
 #include <ostream>
@@ -7,11 +7,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "ctl/rpc/huffman.h"
+#include "plugins/base/http2/huffman.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace berth::ctl::http2 {
+namespace berth::http2 {
 
 // gtest output for failed comparisons.
 void PrintTo(const Header& h, std::ostream* os) { *os << '{' << h.name << ": " << h.value << '}'; }
@@ -538,4 +538,4 @@ TEST(HpackEncodeTest, LongAndBinaryValuesRoundTrip) {
 }
 
 }  // namespace
-}  // namespace berth::ctl::http2
+}  // namespace berth::http2

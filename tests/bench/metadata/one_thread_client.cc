@@ -8,13 +8,13 @@
 
 #include "absl/strings/numbers.h"
 #include "ctl/rpc/connection.h"
-#include "ctl/rpc/frames.h"
+#include "plugins/base/http2/frames.h"
 #include "plugins/base/status_macros.h"
 
 namespace berth::bench {
 namespace {
 
-using namespace ctl::http2;  // frame types, flags, settings
+using namespace http2;  // frame types, flags, settings
 
 // Our receive windows: large enough that no answer the bench asks for waits for credit.
 constexpr uint32_t kWindow = 16 << 20;

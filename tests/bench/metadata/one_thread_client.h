@@ -17,7 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "ctl/rpc/hpack.h"
+#include "plugins/base/http2/hpack.h"
 #include "google/protobuf/message_lite.h"
 #include "plugins/base/unique_fd.h"
 
@@ -38,7 +38,7 @@ class OneThreadClient {
 
   struct Answer {
     std::string headers_block;           // HEADERS + CONTINUATION payloads of the current block
-    std::vector<ctl::http2::Header> status_fields;  // the last complete header block
+    std::vector<http2::Header> status_fields;  // the last complete header block
     std::string data;
     bool ended = false;
   };
@@ -48,7 +48,7 @@ class OneThreadClient {
   absl::Status WriteAll(std::string_view bytes);
 
   UniqueFd fd_;
-  ctl::http2::HpackDecoder decoder_;
+  http2::HpackDecoder decoder_;
   uint32_t next_id_ = 1;
   uint64_t unreturned_ = 0;  // DATA bytes received and not yet given back as connection credit
   std::vector<char> in_ = std::vector<char>(64 << 10);  // bytes read; [begin_, end_) unparsed

@@ -1,14 +1,14 @@
 #pragma once
 
 // HTTP/2 frames (RFC 9113 section 4 and 6): the 9-byte header, the frame types, flags, settings
-// and error codes the client uses. Parsing and building only; no I/O.
+// and error codes berthctl's client and berthd's front end use. Parsing and building only; no I/O.
 
 #include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace berth::ctl::http2 {
+namespace berth::http2 {
 
 inline constexpr std::string_view kClientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 inline constexpr size_t kFrameHeaderSize = 9;
@@ -77,4 +77,4 @@ void AppendSetting(std::string& out, uint16_t id, uint32_t value);
 uint32_t ReadBe32(const char* bytes);
 uint16_t ReadBe16(const char* bytes);
 
-}  // namespace berth::ctl::http2
+}  // namespace berth::http2

@@ -1,6 +1,7 @@
 #pragma once
 
-// HPACK (RFC 7541), the header compression of HTTP/2, for berthctl's own gRPC client.
+// HPACK (RFC 7541), the header compression of HTTP/2, for berthctl's gRPC client and berthd's
+// own HTTP/2 server (services/front).
 //
 // Decoding is stateful per connection: the peer's encoder and our HpackDecoder share a dynamic
 // table, so every header block of the connection must go through the same decoder, in the order
@@ -28,7 +29,7 @@
 
 #include "absl/status/status.h"
 
-namespace berth::ctl::http2 {
+namespace berth::http2 {
 
 struct Header {
   std::string name;
@@ -92,4 +93,4 @@ class HpackDecoder {
 // size, decodes it to exactly `headers`.
 void HpackEncode(const std::vector<Header>& headers, std::string& out);
 
-}  // namespace berth::ctl::http2
+}  // namespace berth::http2

@@ -1,6 +1,6 @@
-#include "ctl/rpc/frames.h"
+#include "plugins/base/http2/frames.h"
 
-namespace berth::ctl::http2 {
+namespace berth::http2 {
 
 uint32_t ReadBe32(const char* bytes) {
   const auto* b = reinterpret_cast<const unsigned char*>(bytes);
@@ -54,4 +54,4 @@ void AppendFrame(std::string& out, uint8_t type, uint8_t flags, uint32_t stream,
   out.append(payload);
 }
 
-}  // namespace berth::ctl::http2
+}  // namespace berth::http2

@@ -1,9 +1,9 @@
-#include "ctl/rpc/huffman.h"
+#include "plugins/base/http2/huffman.h"
 
 #include <array>
 #include <cstdint>
 
-namespace berth::ctl::http2 {
+namespace berth::http2 {
 namespace {
 
 struct Code {
@@ -209,4 +209,4 @@ void HuffmanEncode(std::string_view in, std::string& out) {
   }
 }
 
-}  // namespace berth::ctl::http2
+}  // namespace berth::http2

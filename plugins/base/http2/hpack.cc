@@ -1,4 +1,4 @@
-#include "ctl/rpc/hpack.h"
+#include "plugins/base/http2/hpack.h"
 
 #include <array>
 #include <limits>
@@ -6,10 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "ctl/rpc/huffman.h"
+#include "plugins/base/http2/huffman.h"
 #include "plugins/base/status_macros.h"
 
-namespace berth::ctl::http2 {
+namespace berth::http2 {
 
 const std::string* FindHeader(const std::vector<Header>& fields, std::string_view name) {
   for (const Header& field : fields) {
@@ -354,4 +354,4 @@ void HpackEncode(const std::vector<Header>& headers, std::string& out) {
   }
 }
 
-}  // namespace berth::ctl::http2
+}  // namespace berth::http2

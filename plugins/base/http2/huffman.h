@@ -11,7 +11,7 @@
 
 #include "absl/status/status.h"
 
-namespace berth::ctl::http2 {
+namespace berth::http2 {
 
 // Decodes the Huffman-coded octets `in` and appends the result to `out`. Returns
 // InvalidArgument when the input holds the EOS symbol, ends in padding longer than 7 bits, or
@@ -22,4 +22,4 @@ namespace berth::ctl::http2 {
 // encoder sends raw strings; this exists for tests and for any future encoder that wants it.
 void HuffmanEncode(std::string_view in, std::string& out);
 
-}  // namespace berth::ctl::http2
+}  // namespace berth::http2
