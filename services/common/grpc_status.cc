@@ -13,6 +13,15 @@ std::optional<std::string> Header(const grpc::ServerContextBase& context, const 
   return std::string(it->second.data(), it->second.size());
 }
 
+absl::StatusOr<std::string> CheckNamespace(const std::optional<std::string>& ns) {
+  if (!ns || ns->empty()) {
+    return absl::FailedPreconditionError("namespace is required: failed precondition");
+  }
+  absl::Status valid = ValidateIdentifier(*ns);
+  if (!valid.ok()) return Annotate(valid, "namespace validation");
+  return *ns;
+}
+
 }  // namespace
 
 grpc::Status ToGrpc(const absl::Status& status) {
@@ -22,13 +31,13 @@ grpc::Status ToGrpc(const absl::Status& status) {
 }
 
 absl::StatusOr<std::string> RequireNamespace(const grpc::ServerContextBase& context) {
-  std::optional<std::string> ns = Header(context, kNamespaceHeader);
-  if (!ns || ns->empty()) {
-    return absl::FailedPreconditionError("namespace is required: failed precondition");
-  }
-  absl::Status valid = ValidateIdentifier(*ns);
-  if (!valid.ok()) return Annotate(valid, "namespace validation");
-  return *ns;
+  return CheckNamespace(Header(context, kNamespaceHeader));
+}
+
+absl::StatusOr<std::string> RequireNamespace(const RequestHeaders& headers) {
+  std::optional<std::string_view> ns = headers.Get(kNamespaceHeader);
+  if (!ns) return CheckNamespace(std::nullopt);
+  return CheckNamespace(std::string(*ns));
 }
 
 std::optional<std::string> LeaseFromContext(const grpc::ServerContextBase& context) {

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
+#include "services/common/fast_method.h"
 
 namespace berth::services {
 
@@ -23,6 +24,7 @@ grpc::Status ToGrpc(const absl::Status& status);
 // The namespace from the `containerd-namespace` header: FailedPrecondition if missing
 // ("namespace is required"), InvalidArgument if not a valid identifier.
 absl::StatusOr<std::string> RequireNamespace(const grpc::ServerContextBase& context);
+absl::StatusOr<std::string> RequireNamespace(const RequestHeaders& headers);
 
 // The lease from the `containerd-lease` header, if any.
 std::optional<std::string> LeaseFromContext(const grpc::ServerContextBase& context);

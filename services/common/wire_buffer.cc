@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "grpcpp/support/slice.h"
+#include "services/common/fast_method.h"
 
 namespace berth::services {
 namespace {
@@ -17,8 +17,6 @@ size_t EncodeVarint(uint64_t value, char* out) {
   out[n++] = static_cast<char>(value);
   return n;
 }
-
-void DeleteChunk(void* chunk) { delete static_cast<std::string*>(chunk); }
 
 }  // namespace
 
@@ -45,42 +43,27 @@ void WireBuffer::AppendRaw(absl::string_view bytes) {
   }
 }
 
-std::vector<grpc::Slice> WireBuffer::ReleaseChunks() {
-  std::vector<grpc::Slice> slices;
-  slices.reserve(chunks_.size());
-  for (std::unique_ptr<std::string>& chunk : chunks_) {
-    std::string* owned = chunk.release();
-    slices.emplace_back(owned->data(), owned->size(), &DeleteChunk, owned);
-  }
-  chunks_.clear();
-  size_ = 0;
-  return slices;
-}
-
-grpc::ByteBuffer WireBuffer::Finish() && {
-  std::vector<grpc::Slice> slices = ReleaseChunks();
-  return grpc::ByteBuffer(slices.data(), slices.size());
-}
-
-std::vector<grpc::ByteBuffer> WireBuffer::FinishMessages() && {
-  std::vector<size_t> ends = std::move(message_ends_);
-  std::vector<grpc::Slice> chunks = ReleaseChunks();
-  std::vector<grpc::ByteBuffer> messages;
-  messages.reserve(ends.size());
-  size_t chunk = 0, chunk_start = 0, begin = 0;  // chunk_start: offset of chunks[chunk]
-  std::vector<grpc::Slice> parts;
-  for (size_t end : ends) {
-    parts.clear();
+std::string WireBuffer::FinishFramed() && {
+  constexpr size_t kPrefix = 5;
+  std::string out;
+  out.reserve((message_ends_.empty() ? 0 : message_ends_.back()) +
+              kPrefix * message_ends_.size());
+  size_t chunk = 0, chunk_start = 0, begin = 0;  // chunk_start: offset of chunks_[chunk]
+  for (size_t end : message_ends_) {
+    AppendGrpcPrefix(out, end - begin);
     for (size_t at = begin; at < end;) {
-      while (at >= chunk_start + chunks[chunk].size()) chunk_start += chunks[chunk++].size();
-      size_t stop = std::min(end, chunk_start + chunks[chunk].size());
-      parts.push_back(chunks[chunk].sub(at - chunk_start, stop - chunk_start));
+      while (at >= chunk_start + chunks_[chunk]->size()) chunk_start += chunks_[chunk++]->size();
+      const std::string& bytes = *chunks_[chunk];
+      size_t stop = std::min(end, chunk_start + bytes.size());
+      out.append(bytes, at - chunk_start, stop - at);
       at = stop;
     }
-    messages.emplace_back(parts.data(), parts.size());
     begin = end;
   }
-  return messages;
+  chunks_.clear();
+  message_ends_.clear();
+  size_ = 0;
+  return out;
 }
 
 }  // namespace berth::services

@@ -1,17 +1,18 @@
 #pragma once
 
-// WireBuffer builds a protobuf message's wire bytes straight into gRPC slices, for responses
-// that are mostly stored records passed through: Containers.List answers 10,000 containers
-// (14 MB) by copying each stored record once, instead of parsing it into a message and
-// serializing that again (measured: most of the call's server time went to those two steps and
-// to reallocating one growing buffer).
+// WireBuffer builds protobuf messages' wire bytes by hand, for responses that are mostly
+// stored records passed through: Containers.List answers 10,000 containers (14 MB) by copying
+// each stored record, instead of parsing it into a message and serializing that again
+// (measured: most of the call's server time went to those two steps and to reallocating one
+// growing buffer). The bytes gather in large chunks and are copied once, at the end, into
+// the gRPC length-prefixed form the front end sends (fast_method.h).
 //
 //   WireBuffer out;
 //   for (record : records) out.AppendBytesField(1, record);   // repeated Container containers = 1
-//   grpc::ByteBuffer response = std::move(out).Finish();
+//   out.EndMessage();
+//   std::string framed = std::move(out).FinishFramed();
 //
-// A stream of messages is built the same way, ending each with EndMessage(); FinishMessages()
-// then returns one ByteBuffer per message, all sharing the same chunks.
+// A stream of messages is built the same way, ending each with EndMessage().
 
 #include <cstdint>
 #include <memory>
@@ -19,7 +20,6 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "grpcpp/support/byte_buffer.h"
 
 namespace berth::services {
 
@@ -32,16 +32,14 @@ class WireBuffer {
   // Appends a length-delimited field (bytes, string or embedded message) numbered `field`.
   void AppendBytesField(uint32_t field, absl::string_view bytes);
   size_t size() const { return size_; }
-  // Ends the message being built (for FinishMessages).
+  // Ends the message being built; an empty message is a message too.
   void EndMessage() { message_ends_.push_back(size_); }
-  // The bytes as a ByteBuffer over the filled chunks (no copy).
-  grpc::ByteBuffer Finish() &&;
-  // The messages ended so far, each as a ByteBuffer over its part of the chunks (no copy).
-  std::vector<grpc::ByteBuffer> FinishMessages() &&;
+  // The messages ended so far, each behind gRPC's 5-byte prefix, back to back. Bytes after
+  // the last EndMessage are dropped.
+  std::string FinishFramed() &&;
 
  private:
   void AppendRaw(absl::string_view bytes);
-  std::vector<grpc::Slice> ReleaseChunks();
 
   size_t chunk_size_;
   std::vector<std::unique_ptr<std::string>> chunks_;

@@ -5,10 +5,8 @@
 #include "plugins/base/status_macros.h"
 #include "plugins/types.h"
 #include "services/common/grpc_service.h"
-#include "services/common/raw_unary.h"
 #include "services/common/grpc_status.h"
 #include "services/common/list_filter.h"
-#include "services/common/raw_stream.h"
 #include "services/common/wire_buffer.h"
 #include "services/events/exchange.h"
 #include "services/metadata/metadata.h"
@@ -30,67 +28,47 @@ absl::StatusOr<std::function<bool(const Container&)>> ContainerFilter(
   });
 }
 
-// The reads run on the callback API (raw_unary.h, raw_stream.h); the writes are synchronous.
-class ContainersService final
-    : public api::Containers::WithRawCallbackMethod_Get<api::Containers::WithRawCallbackMethod_List<
-          api::Containers::WithRawCallbackMethod_ListStream<api::Containers::Service>>>,
-      public GrpcService {
+// The reads are answered on the front end's fast path (fast_method.h), passing the stored
+// records through as wire bytes (wire_buffer.h); the writes are synchronous gRPC handlers.
+class ContainersService final : public api::Containers::Service, public GrpcService {
  public:
   ContainersService(metadata::ContainerStore& store, events::Exchange& exchange)
       : store_(store), exchange_(exchange) {}
   grpc::Service* service() override { return this; }
 
-  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
-                                const grpc::ByteBuffer* raw_request,
-                                grpc::ByteBuffer* raw_response) override {
-    // The stored record goes out as it is, like List's (wire_buffer.h), in a buffer of its size.
-    return RawUnaryBytes<api::GetContainerRequest>(
-        context, raw_request, raw_response,
-        [&](const api::GetContainerRequest& request, grpc::ByteBuffer& response) {
-          return ToGrpc([&]() -> absl::Status {
-            ASSIGN_OR_RETURN(std::string ns, RequireNamespace(*context));
-            ASSIGN_OR_RETURN(std::string record, store_.GetRecord(ns, request.id()));
-            WireBuffer wire(record.size() + 16);  // + the field's tag and length
-            wire.AppendBytesField(api::GetContainerResponse::kContainerFieldNumber, record);
-            response = std::move(wire).Finish();
-            return absl::OkStatus();
-          }());
-        });
+  std::vector<FastMethod> fast_methods() override {
+    const std::string prefix = "/containerd.services.containers.v1.Containers/";
+    return {{prefix + "Get", [this](auto&&... args) { return Get(args...); }},
+            {prefix + "List", [this](auto&&... args) { return List(args...); }},
+            {prefix + "ListStream", [this](auto&&... args) { return ListStream(args...); }}};
   }
 
-  // List and ListStream pass the stored records through as wire bytes (wire_buffer.h).
-  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
-                                 const grpc::ByteBuffer* raw_request,
-                                 grpc::ByteBuffer* raw_response) override {
-    return RawUnaryBytes<api::ListContainersRequest>(
-        context, raw_request, raw_response,
-        [&](const api::ListContainersRequest& request, grpc::ByteBuffer& response) {
-          return ToGrpc([&]() -> absl::Status {
-            WireBuffer wire;
-            RETURN_IF_ERROR(WalkRecords(*context, request, [&](absl::string_view record) {
-              wire.AppendBytesField(api::ListContainersResponse::kContainersFieldNumber, record);
-            }));
-            response = std::move(wire).Finish();
-            return absl::OkStatus();
-          }());
-        });
+  grpc::Status Get(const RequestHeaders& headers, std::string_view message, std::string& reply) {
+    api::GetContainerRequest request;
+    grpc::Status parsed = ParseRequest(message, request);
+    if (!parsed.ok()) return parsed;
+    return ToGrpc([&]() -> absl::Status {
+      ASSIGN_OR_RETURN(std::string ns, RequireNamespace(headers));
+      ASSIGN_OR_RETURN(std::string record, store_.GetRecord(ns, request.id()));
+      WireBuffer wire(record.size() + 16);  // + the field's tag and length
+      wire.AppendBytesField(api::GetContainerResponse::kContainerFieldNumber, record);
+      wire.EndMessage();
+      reply = std::move(wire).FinishFramed();
+      return absl::OkStatus();
+    }());
   }
 
-  grpc::ServerWriteReactor<grpc::ByteBuffer>* ListStream(
-      grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request) override {
-    return RawServerStream<api::ListContainersRequest>(
-        context, raw_request,
-        [&](const api::ListContainersRequest& request, std::vector<grpc::ByteBuffer>& messages) {
-          return ToGrpc([&]() -> absl::Status {
-            WireBuffer wire;
-            RETURN_IF_ERROR(WalkRecords(*context, request, [&](absl::string_view record) {
-              wire.AppendBytesField(api::ListContainerMessage::kContainerFieldNumber, record);
-              wire.EndMessage();
-            }));
-            messages = std::move(wire).FinishMessages();
-            return absl::OkStatus();
-          }());
-        });
+  grpc::Status List(const RequestHeaders& headers, std::string_view message, std::string& reply) {
+    return WalkRecords(headers, message, [](WireBuffer& wire, absl::string_view record) {
+      wire.AppendBytesField(api::ListContainersResponse::kContainersFieldNumber, record);
+    }, /*end_each=*/false, reply);
+  }
+
+  grpc::Status ListStream(const RequestHeaders& headers, std::string_view message,
+                          std::string& reply) {
+    return WalkRecords(headers, message, [](WireBuffer& wire, absl::string_view record) {
+      wire.AppendBytesField(api::ListContainerMessage::kContainerFieldNumber, record);
+    }, /*end_each=*/true, reply);
   }
 
   grpc::Status Create(grpc::ServerContext* context, const api::CreateContainerRequest* request,
@@ -144,15 +122,29 @@ class ContainersService final
 
  private:
   // The records of the request's namespace that its filters select, as stored wire bytes.
-  absl::Status WalkRecords(const grpc::CallbackServerContext& context,
-                           const api::ListContainersRequest& request,
-                           absl::FunctionRef<void(absl::string_view)> fn) {
-    ASSIGN_OR_RETURN(std::string ns, RequireNamespace(context));
-    std::function<bool(const Container&)> match;  // none: every record, unparsed
-    if (!request.filters().empty()) {
-      ASSIGN_OR_RETURN(match, ContainerFilter(request.filters()));
-    }
-    return store_.WalkRecords(ns, match, fn);
+  // The records a List request selects, each appended by `append`, as one message or (for
+  // ListStream, `end_each`) one message per record.
+  grpc::Status WalkRecords(const RequestHeaders& headers, std::string_view message,
+                           void (*append)(WireBuffer&, absl::string_view), bool end_each,
+                           std::string& reply) {
+    api::ListContainersRequest request;
+    grpc::Status parsed = ParseRequest(message, request);
+    if (!parsed.ok()) return parsed;
+    return ToGrpc([&]() -> absl::Status {
+      ASSIGN_OR_RETURN(std::string ns, RequireNamespace(headers));
+      std::function<bool(const Container&)> match;  // none: every record, unparsed
+      if (!request.filters().empty()) {
+        ASSIGN_OR_RETURN(match, ContainerFilter(request.filters()));
+      }
+      WireBuffer wire;
+      RETURN_IF_ERROR(store_.WalkRecords(ns, match, [&](absl::string_view record) {
+        append(wire, record);
+        if (end_each) wire.EndMessage();
+      }));
+      if (!end_each) wire.EndMessage();
+      reply = std::move(wire).FinishFramed();
+      return absl::OkStatus();
+    }());
   }
 
   metadata::ContainerStore& store_;

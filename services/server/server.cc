@@ -17,6 +17,7 @@
 #include "plugins/base/status_util.h"
 #include "plugins/types.h"
 #include "services/common/grpc_service.h"
+#include "runtime/ttrpc/socket.h"
 #include "services/server/exclusive.h"
 
 namespace berth::server {
@@ -29,7 +30,7 @@ constexpr absl::Duration kShutdownGrace = absl::Seconds(10);
 // it also logs each call's method and time, from its arrival to its end.
 class CountingInterceptor final : public grpc::experimental::Interceptor {
  public:
-  CountingInterceptor(CallCounter* counter, const char* method)
+  CountingInterceptor(front::CallCounter* counter, const char* method)
       : counter_(counter), method_(method) {
     counter_->Add(1);
     if (log::GetLevel() <= log::DEBUG) start_ = absl::Now();
@@ -46,7 +47,7 @@ class CountingInterceptor final : public grpc::experimental::Interceptor {
   }
 
  private:
-  CallCounter* counter_;
+  front::CallCounter* counter_;
   const char* method_;
   absl::Time start_ = absl::InfinitePast();
 };
@@ -54,14 +55,14 @@ class CountingInterceptor final : public grpc::experimental::Interceptor {
 class CountingInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit CountingInterceptorFactory(CallCounter* counter) : counter_(counter) {}
+  explicit CountingInterceptorFactory(front::CallCounter* counter) : counter_(counter) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
     return new CountingInterceptor(counter_, info->method());
   }
 
  private:
-  CallCounter* counter_;
+  front::CallCounter* counter_;
 };
 
 std::string ParentDir(const std::string& path) {
@@ -82,18 +83,6 @@ std::vector<services::GrpcService*> GrpcServices(const plugins::Registry& regist
 }
 
 }  // namespace
-
-void CallCounter::Add(int delta) {
-  absl::MutexLock lock(&mu_);
-  calls_ += delta;
-}
-
-bool CallCounter::WaitIdle(absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  return mu_.AwaitWithTimeout(absl::Condition(
-                                  +[](int* calls) { return *calls == 0; }, &calls_),
-                              timeout);
-}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     const plugins::Config& config, std::unique_ptr<plugins::Registry> registry) {
@@ -135,29 +124,35 @@ absl::Status Server::Serve() {
     return ErrnoError(errno, "remove stale socket", address);
   }
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + address, grpc::InsecureServerCredentials());
+  grpc::ServerBuilder builder;  // no port: the front end passes calls in-process
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_recv_message_size));
   builder.SetMaxSendMessageSize(static_cast<int>(config_.max_send_message_size));
   // A local daemon needs few pollers; more threads are added on demand for blocking calls.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
+  front::FrontOptions front_options{
+      .max_recv_message_size = static_cast<size_t>(config_.max_recv_message_size),
+      .max_send_message_size = static_cast<size_t>(config_.max_send_message_size)};
   for (services::GrpcService* service : GrpcServices(*registry_)) {
-    builder.RegisterService(service->service());
+    if (grpc::Service* grpc_service = service->service()) builder.RegisterService(grpc_service);
+    for (services::FastMethod& method : service->fast_methods()) {
+      front_options.fast_methods.push_back(std::move(method));
+    }
   }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> counting;
   counting.push_back(std::make_unique<CountingInterceptorFactory>(&calls_));
   builder.experimental().SetInterceptorCreators(std::move(counting));
   grpc_server_ = builder.BuildAndStart();
-  if (grpc_server_ == nullptr) {
-    return absl::UnavailableError("could not serve on unix:" + address);
-  }
+  if (grpc_server_ == nullptr) return absl::UnavailableError("could not start the gRPC server");
+  ASSIGN_OR_RETURN(UniqueFd listener, ttrpc::ListenUnix(address));
   if (chmod(address.c_str(), 0660) != 0) return ErrnoError(errno, "chmod", address);
   if (chown(address.c_str(), static_cast<uid_t>(config_.grpc_uid),
             static_cast<gid_t>(config_.grpc_gid)) != 0) {
     return ErrnoError(errno, "chown", address);
   }
+  front_ = std::make_unique<front::FrontServer>(std::move(listener), *grpc_server_,
+                                                std::move(front_options), &calls_);
   BERTH_LOG(INFO) << "serving on " << address;
   return absl::OkStatus();
 }
@@ -167,15 +162,15 @@ void Server::Stop() {
   stopped_ = true;
   if (grpc_server_ != nullptr) {
     for (services::GrpcService* service : GrpcServices(*registry_)) service->BeginShutdown();
-    // gRPC's own graceful shutdown also waits for every connected client, busy or idle, to
-    // answer the GOAWAY ping; an idle client that polls its socket rarely (a C++ channel with
-    // no call in progress reads every 5 s) held the stop that long. So the grace period is
-    // spent only on calls in progress; then the remaining connections are closed at once.
+    // The grace period is spent only on calls in progress; then the connections are closed
+    // at once (GOAWAY), which cancels what they still had going.
     if (!calls_.WaitIdle(kShutdownGrace)) {
       BERTH_LOG(WARN) << "calls still in progress after " << kShutdownGrace << ": cancelled";
     }
+    if (front_ != nullptr) front_->CloseConnections();
     grpc_server_->Shutdown(std::chrono::system_clock::now());
     grpc_server_->Wait();
+    front_.reset();  // after every forwarded call has ended (it waits)
     grpc_server_.reset();
     unlink(config_.grpc_address.c_str());
   }

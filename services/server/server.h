@@ -1,7 +1,9 @@
 #pragma once
 
 // Server runs the daemon: it prepares the root and state directories, initialises the plugins
-// in dependency order, serves every gRPC service plugin on the unix socket, and on Stop()
+// in dependency order, serves every gRPC service plugin on the unix socket (through the front
+// end, services/front, which answers the fast methods itself and passes the rest to the gRPC
+// server in-process), and on Stop()
 // drains in-flight calls, then shuts the plugins down in reverse order (closing RocksDB
 // cleanly) and removes the socket.
 
@@ -15,20 +17,10 @@
 #include "plugins/config.h"
 #include "plugins/base/unique_fd.h"
 #include "plugins/registry.h"
+#include "services/front/call_counter.h"
+#include "services/front/front_server.h"
 
 namespace berth::server {
-
-// The number of gRPC calls in progress (kept by an interceptor on every call).
-class CallCounter {
- public:
-  void Add(int delta);
-  // True once no call is in progress; false if calls remain after `timeout`.
-  bool WaitIdle(absl::Duration timeout);
-
- private:
-  absl::Mutex mu_;
-  int calls_ ABSL_GUARDED_BY(mu_) = 0;
-};
 
 class Server {
  public:
@@ -52,8 +44,9 @@ class Server {
   plugins::Config config_;
   UniqueFd root_lock_, state_lock_;  // held while the daemon lives (exclusive.h)
   std::unique_ptr<plugins::Registry> registry_;
-  CallCounter calls_;  // Outlives grpc_server_ (its interceptors point here).
+  front::CallCounter calls_;  // Outlives grpc_server_ (its interceptors point here).
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<front::FrontServer> front_;  // goes before grpc_server_
   bool stopped_ = false;
 };
 

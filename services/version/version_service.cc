@@ -1,9 +1,9 @@
 #include "services/version/version_service.h"
 
-#include "containerd/services/version/v1/version.grpc.pb.h"
+#include "containerd/services/version/v1/version.pb.h"
+#include "google/protobuf/empty.pb.h"
 #include "plugins/types.h"
 #include "services/common/grpc_service.h"
-#include "services/common/raw_unary.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0"
@@ -17,20 +17,23 @@ namespace {
 
 namespace api = containerd::services::version::v1;
 
-class VersionService final
-    : public api::Version::WithRawCallbackMethod_Version<api::Version::Service>,
-      public GrpcService {
+// Version's one method is answered on the front end's fast path (fast_method.h), so there is
+// no grpc::Service to register.
+class VersionService final : public GrpcService {
  public:
-  grpc::Service* service() override { return this; }
-  grpc::ServerUnaryReactor* Version(grpc::CallbackServerContext* context,
-                                    const grpc::ByteBuffer* request,
-                                    grpc::ByteBuffer* response) override {
-    return RawUnary<google::protobuf::Empty, api::VersionResponse>(
-        context, request, response, [](const google::protobuf::Empty&, api::VersionResponse& out) {
-          out.set_version(BerthVersion());
-          out.set_revision(BerthRevision());
-          return grpc::Status::OK;
-        });
+  grpc::Service* service() override { return nullptr; }
+  std::vector<FastMethod> fast_methods() override {
+    return {{"/containerd.services.version.v1.Version/Version",
+             [](const RequestHeaders&, std::string_view message, std::string& reply) {
+               google::protobuf::Empty request;
+               grpc::Status status = ParseRequest(message, request);
+               if (!status.ok()) return status;
+               api::VersionResponse response;
+               response.set_version(BerthVersion());
+               response.set_revision(BerthRevision());
+               AppendGrpcMessage(reply, response);
+               return grpc::Status::OK;
+             }}};
   }
 };
 

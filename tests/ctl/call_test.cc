@@ -1,6 +1,12 @@
 // berthctl's own gRPC client (ctl/rpc) against a real gRPC C++ server in the same process:
 // unary calls, errors and their messages, metadata, deadlines, cancellation, large streams in
 // both directions (flow control), concurrent calls, and a server that goes away.
+//
+// Each CallTest runs twice: with gRPC C++'s server on the socket, and with berthd's front end
+// (services/front) on it passing every call to the same server in-process, so the front end
+// meets the same expectations as gRPC's own server: metadata and deadlines carried, errors and
+// their messages intact, cancellation reaching the service, flow control both ways, a service
+// that ends an upload early, and a server that goes away.
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -25,6 +31,8 @@
 #include "plugins/base/http2/hpack.h"
 #include "plugins/base/temp_dir.h"
 #include "plugins/base/unique_fd.h"
+#include "runtime/ttrpc/socket.h"
+#include "services/front/front_server.h"
 
 namespace berth::ctl::rpc {
 namespace {
@@ -113,7 +121,8 @@ uint64_t Checksum(const std::string& bytes, uint64_t sum = 0) {
   return sum;
 }
 
-class CallTest : public ::testing::Test {
+// The parameter: whether berthd's front end serves the socket (else gRPC C++'s server does).
+class CallTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     auto dir = ScopedTempDir::Create("/tmp", "berth-call-test.");
@@ -127,16 +136,31 @@ class CallTest : public ::testing::Test {
   }
   void TearDown() override {
     connection_.reset();
-    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+    StopServer();
   }
   void StartServer() {
+    const bool front = GetParam();
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("unix:" + socket_, grpc::InsecureServerCredentials());
+    if (!front) builder.AddListeningPort("unix:" + socket_, grpc::InsecureServerCredentials());
     builder.SetMaxReceiveMessageSize(kMaxMessageSize + 1024);
     builder.SetMaxSendMessageSize(kMaxMessageSize + 1024);
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
+    if (!front) return;
+    auto listener = ttrpc::ListenUnix(socket_);
+    ASSERT_TRUE(listener.ok()) << listener.status();
+    front_ = std::make_unique<front::FrontServer>(
+        std::move(*listener), *server_,
+        front::FrontOptions{.max_recv_message_size = kMaxMessageSize + 1024,
+                            .max_send_message_size = kMaxMessageSize + 1024},
+        &fast_calls_);
+  }
+  void StopServer() {
+    if (front_) front_->CloseConnections();
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+    front_.reset();
+    server_.reset();
   }
   absl::Status Info(const std::string& digest, api::InfoResponse* response,
                     CallOptions options = {}) {
@@ -149,10 +173,17 @@ class CallTest : public ::testing::Test {
   std::string socket_;
   TestContent service_;
   std::unique_ptr<grpc::Server> server_;
+  front::CallCounter fast_calls_;
+  std::unique_ptr<front::FrontServer> front_;
   std::unique_ptr<http2::Connection> connection_;
 };
 
-TEST_F(CallTest, UnaryCarriesRequestMetadataAndResponse) {
+INSTANTIATE_TEST_SUITE_P(ServerKinds, CallTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "BerthFront" : "GrpcServer";
+                         });
+
+TEST_P(CallTest, UnaryCarriesRequestMetadataAndResponse) {
   api::InfoResponse response;
   CallOptions options;
   options.metadata.push_back({"containerd-namespace", "team-a"});
@@ -167,14 +198,14 @@ TEST_F(CallTest, UnaryCarriesRequestMetadataAndResponse) {
   }
 }
 
-TEST_F(CallTest, ErrorsKeepTheirCodeAndMessage) {
+TEST_P(CallTest, ErrorsKeepTheirCodeAndMessage) {
   api::InfoResponse response;
   absl::Status status = Info("fail", &response);
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(status.message(), "blob `x` not found: 100% gone \xc3\xbc");
 }
 
-TEST_F(CallTest, UnknownMethodIsUnimplemented) {
+TEST_P(CallTest, UnknownMethodIsUnimplemented) {
   api::InfoRequest request;
   api::InfoResponse response;
   absl::Status status = Unary(connection_.get(), absl::OkStatus(),
@@ -183,7 +214,7 @@ TEST_F(CallTest, UnknownMethodIsUnimplemented) {
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented) << status;
 }
 
-TEST_F(CallTest, DeadlineEndsASlowCall) {
+TEST_P(CallTest, DeadlineEndsASlowCall) {
   CallOptions options;
   options.deadline = http2::Clock::now() + milliseconds(200);
   api::InfoResponse response;
@@ -195,7 +226,7 @@ TEST_F(CallTest, DeadlineEndsASlowCall) {
   EXPECT_TRUE(Info("after", &response).ok());
 }
 
-TEST_F(CallTest, CancelFromAnotherThreadEndsABlockedCall) {
+TEST_P(CallTest, CancelFromAnotherThreadEndsABlockedCall) {
   api::InfoRequest request;
   request.set_digest("slow");
   Call call(connection_.get(), absl::OkStatus(), kInfo, {});
@@ -215,7 +246,7 @@ TEST_F(CallTest, CancelFromAnotherThreadEndsABlockedCall) {
   EXPECT_TRUE(service_.slow_cancelled);
 }
 
-TEST_F(CallTest, ServerStreamBeyondTheWindowsArrivesWhole) {
+TEST_P(CallTest, ServerStreamBeyondTheWindowsArrivesWhole) {
   // 40 MiB in 1 MiB messages: more than our stream (4 MiB) and connection (16 MiB) windows,
   // so it only completes if credit goes back as the messages are read.
   constexpr int64_t kTotal = 40 << 20;
@@ -239,7 +270,7 @@ TEST_F(CallTest, ServerStreamBeyondTheWindowsArrivesWhole) {
   EXPECT_TRUE(pattern_ok);
 }
 
-TEST_F(CallTest, OneMessageLargerThanTheWindowsArrives) {
+TEST_P(CallTest, OneMessageLargerThanTheWindowsArrives) {
   constexpr int64_t kSize = 15 << 20;  // one 15 MiB message against a 4 MiB stream window
   api::ReadContentRequest request;
   request.set_size(kSize);
@@ -254,7 +285,7 @@ TEST_F(CallTest, OneMessageLargerThanTheWindowsArrives) {
   EXPECT_TRUE(call.Finish().ok());
 }
 
-TEST_F(CallTest, BidiStreamUploadsPastThePeersWindow) {
+TEST_P(CallTest, BidiStreamUploadsPastThePeersWindow) {
   // 64 MiB up in 1 MiB messages, replies read on another thread as berthctl's ingest does.
   Call call(connection_.get(), absl::OkStatus(), kWrite, {});
   std::vector<api::WriteContentResponse> replies;
@@ -282,7 +313,7 @@ TEST_F(CallTest, BidiStreamUploadsPastThePeersWindow) {
   EXPECT_EQ(replies.back().digest(), std::to_string(sum));
 }
 
-TEST_F(CallTest, DaemonEndingAnUploadStopsTheWriter) {
+TEST_P(CallTest, DaemonEndingAnUploadStopsTheWriter) {
   // The server answers after the first message while we still have 64 MiB to send: Write
   // must give up (not wait for credit that never comes) and Finish must say why.
   Call call(connection_.get(), absl::OkStatus(), kWrite, {});
@@ -297,7 +328,7 @@ TEST_F(CallTest, DaemonEndingAnUploadStopsTheWriter) {
   EXPECT_EQ(status.message(), "refused mid-upload");
 }
 
-TEST_F(CallTest, OversizedRequestFailsBeforeSending) {
+TEST_P(CallTest, OversizedRequestFailsBeforeSending) {
   api::InfoRequest request;
   request.set_digest(std::string(kMaxMessageSize + 1, 'x'));
   api::InfoResponse response;
@@ -307,7 +338,7 @@ TEST_F(CallTest, OversizedRequestFailsBeforeSending) {
   EXPECT_TRUE(Info("still-fine", &response).ok());
 }
 
-TEST_F(CallTest, ConcurrentCallsShareTheConnection) {
+TEST_P(CallTest, ConcurrentCallsShareTheConnection) {
   std::vector<std::thread> threads;
   std::atomic<int> good{0};
   for (int t = 0; t < 8; ++t) {
@@ -323,11 +354,10 @@ TEST_F(CallTest, ConcurrentCallsShareTheConnection) {
   EXPECT_EQ(good, 8 * 40);
 }
 
-TEST_F(CallTest, ServerGoneFailsCallsAsUnavailable) {
+TEST_P(CallTest, ServerGoneFailsCallsAsUnavailable) {
   api::InfoResponse response;
   ASSERT_TRUE(Info("before", &response).ok());
-  server_->Shutdown(std::chrono::system_clock::now());
-  server_.reset();
+  StopServer();
   absl::Status status = Info("after", &response);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
 }
