@@ -8,10 +8,10 @@
 // grpc::Service as usual.
 //
 // The handler gets the request's headers and its one message (the bytes after gRPC's 5-byte
-// prefix) and appends its reply as gRPC length-prefixed messages (AppendGrpcMessage, or
-// WireBuffer::FinishFramed): one for a unary method, any number for a server stream. On an
-// error status nothing of `framed_reply` is sent.
+// prefix) and fills a FramedReply: one message for a unary method, any number for a server
+// stream. On an error status nothing of the reply is sent.
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
@@ -39,29 +39,37 @@ class RequestHeaders {
   const std::vector<http2::Header>& fields_;
 };
 
+// gRPC's message prefix: a compression flag (0) and the length, big-endian.
+inline constexpr size_t kGrpcPrefixSize = 5;
+inline void WriteGrpcPrefix(char* out, size_t length) {
+  out[0] = '\0';
+  for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>(length >> (24 - 8 * i));
+}
+
+// A fast method's answer: gRPC length-prefixed messages back to back, in pieces that are sent
+// in order (a listing's pieces are the large buffers it was built in, sent without a copy).
+struct FramedReply {
+  std::vector<std::string> pieces;
+  size_t largest_message = 0;  // checked against the daemon's send limit
+
+  // One more message, serialized.
+  void Append(const google::protobuf::MessageLite& message) {
+    const size_t size = message.ByteSizeLong();
+    std::string& piece = pieces.emplace_back(kGrpcPrefixSize + size, '\0');
+    WriteGrpcPrefix(piece.data(), size);
+    message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(piece.data()) +
+                                            kGrpcPrefixSize);
+    largest_message = std::max(largest_message, size);
+  }
+};
+
 using FastHandler = std::function<grpc::Status(const RequestHeaders& headers,
-                                               std::string_view message,
-                                               std::string& framed_reply)>;
+                                               std::string_view message, FramedReply& reply)>;
 
 struct FastMethod {
   std::string path;  // "/containerd.services.version.v1.Version/Version"
   FastHandler handler;
 };
-
-// gRPC's message prefix: a compression flag (0) and the length, big-endian.
-inline void AppendGrpcPrefix(std::string& out, size_t length) {
-  out += '\0';
-  for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>(length >> shift);
-}
-
-// `message` serialized and length-prefixed onto `out`.
-inline void AppendGrpcMessage(std::string& out, const google::protobuf::MessageLite& message) {
-  const size_t size = message.ByteSizeLong();
-  AppendGrpcPrefix(out, size);
-  const size_t at = out.size();
-  out.resize(at + size);
-  message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out.data() + at));
-}
 
 // Parses a request message the way containerd answers one that does not parse: INTERNAL,
 // "grpc: error unmarshalling request".

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "services/common/fast_method.h"
 
 namespace berth::services {
 namespace {
@@ -20,6 +19,10 @@ size_t EncodeVarint(uint64_t value, char* out) {
 
 }  // namespace
 
+WireBuffer::WireBuffer(size_t chunk_size) : chunk_size_(chunk_size) {
+  AppendRaw(absl::string_view("\0\0\0\0\0", kGrpcPrefixSize));  // the first message's prefix
+}
+
 void WireBuffer::AppendBytesField(uint32_t field, absl::string_view bytes) {
   constexpr uint32_t kLengthDelimited = 2;
   char header[20];
@@ -30,40 +33,53 @@ void WireBuffer::AppendBytesField(uint32_t field, absl::string_view bytes) {
 }
 
 void WireBuffer::AppendRaw(absl::string_view bytes) {
-  size_ += bytes.size();
+  total_ += bytes.size();
   while (!bytes.empty()) {
-    if (chunks_.empty() || chunks_.back()->size() == chunks_.back()->capacity()) {
-      chunks_.push_back(std::make_unique<std::string>());
-      chunks_.back()->reserve(std::max(chunk_size_, bytes.size()));
+    if (chunks_.empty() || chunks_.back().size() == chunks_.back().capacity()) {
+      chunks_.emplace_back().reserve(std::max(chunk_size_, bytes.size()));
     }
-    std::string& chunk = *chunks_.back();
+    std::string& chunk = chunks_.back();
     size_t take = std::min(bytes.size(), chunk.capacity() - chunk.size());
     chunk.append(bytes.data(), take);
     bytes.remove_prefix(take);
   }
 }
 
-std::string WireBuffer::FinishFramed() && {
-  constexpr size_t kPrefix = 5;
-  std::string out;
-  out.reserve((message_ends_.empty() ? 0 : message_ends_.back()) +
-              kPrefix * message_ends_.size());
-  size_t chunk = 0, chunk_start = 0, begin = 0;  // chunk_start: offset of chunks_[chunk]
-  for (size_t end : message_ends_) {
-    AppendGrpcPrefix(out, end - begin);
-    for (size_t at = begin; at < end;) {
-      while (at >= chunk_start + chunks_[chunk]->size()) chunk_start += chunks_[chunk++]->size();
-      const std::string& bytes = *chunks_[chunk];
-      size_t stop = std::min(end, chunk_start + bytes.size());
-      out.append(bytes, at - chunk_start, stop - at);
-      at = stop;
-    }
-    begin = end;
+void WireBuffer::Overwrite(size_t offset, absl::string_view bytes) {
+  // The current message is at the end: find its chunk walking back.
+  size_t index = chunks_.size() - 1;
+  size_t start = total_ - chunks_[index].size();
+  while (start > offset) start -= chunks_[--index].size();
+  for (size_t at = offset - start; !bytes.empty(); at = 0) {
+    std::string& chunk = chunks_[index++];
+    size_t take = std::min(bytes.size(), chunk.size() - at);
+    chunk.replace(at, take, bytes.data(), take);
+    bytes.remove_prefix(take);
   }
+}
+
+void WireBuffer::EndMessage() {
+  char prefix[kGrpcPrefixSize];
+  WriteGrpcPrefix(prefix, size());
+  largest_ = std::max(largest_, size());
+  Overwrite(message_start_, absl::string_view(prefix, sizeof prefix));
+  message_start_ = total_;
+  AppendRaw(absl::string_view("\0\0\0\0\0", kGrpcPrefixSize));
+}
+
+FramedReply WireBuffer::Finish() && {
+  // Drop the unended message: everything from its prefix on.
+  for (size_t drop = total_ - message_start_; drop > 0;) {
+    std::string& last = chunks_.back();
+    size_t take = std::min(drop, last.size());
+    last.resize(last.size() - take);
+    drop -= take;
+    if (last.empty()) chunks_.pop_back();
+  }
+  FramedReply reply{.pieces = std::move(chunks_), .largest_message = largest_};
   chunks_.clear();
-  message_ends_.clear();
-  size_ = 0;
-  return out;
+  total_ = message_start_ = largest_ = 0;
+  return reply;
 }
 
 }  // namespace berth::services

@@ -43,7 +43,7 @@ class ContainersService final : public api::Containers::Service, public GrpcServ
             {prefix + "ListStream", [this](auto&&... args) { return ListStream(args...); }}};
   }
 
-  grpc::Status Get(const RequestHeaders& headers, std::string_view message, std::string& reply) {
+  grpc::Status Get(const RequestHeaders& headers, std::string_view message, FramedReply& reply) {
     api::GetContainerRequest request;
     grpc::Status parsed = ParseRequest(message, request);
     if (!parsed.ok()) return parsed;
@@ -53,19 +53,19 @@ class ContainersService final : public api::Containers::Service, public GrpcServ
       WireBuffer wire(record.size() + 16);  // + the field's tag and length
       wire.AppendBytesField(api::GetContainerResponse::kContainerFieldNumber, record);
       wire.EndMessage();
-      reply = std::move(wire).FinishFramed();
+      reply = std::move(wire).Finish();
       return absl::OkStatus();
     }());
   }
 
-  grpc::Status List(const RequestHeaders& headers, std::string_view message, std::string& reply) {
+  grpc::Status List(const RequestHeaders& headers, std::string_view message, FramedReply& reply) {
     return WalkRecords(headers, message, [](WireBuffer& wire, absl::string_view record) {
       wire.AppendBytesField(api::ListContainersResponse::kContainersFieldNumber, record);
     }, /*end_each=*/false, reply);
   }
 
   grpc::Status ListStream(const RequestHeaders& headers, std::string_view message,
-                          std::string& reply) {
+                          FramedReply& reply) {
     return WalkRecords(headers, message, [](WireBuffer& wire, absl::string_view record) {
       wire.AppendBytesField(api::ListContainerMessage::kContainerFieldNumber, record);
     }, /*end_each=*/true, reply);
@@ -126,7 +126,7 @@ class ContainersService final : public api::Containers::Service, public GrpcServ
   // ListStream, `end_each`) one message per record.
   grpc::Status WalkRecords(const RequestHeaders& headers, std::string_view message,
                            void (*append)(WireBuffer&, absl::string_view), bool end_each,
-                           std::string& reply) {
+                           FramedReply& reply) {
     api::ListContainersRequest request;
     grpc::Status parsed = ParseRequest(message, request);
     if (!parsed.ok()) return parsed;
@@ -142,7 +142,7 @@ class ContainersService final : public api::Containers::Service, public GrpcServ
         if (end_each) wire.EndMessage();
       }));
       if (!end_each) wire.EndMessage();
-      reply = std::move(wire).FinishFramed();
+      reply = std::move(wire).Finish();
       return absl::OkStatus();
     }());
   }

@@ -30,6 +30,9 @@ constexpr uint32_t kMaxStreams = 1000;
 // Output the client leaves unread before it is dropped. Flow control bounds the DATA we queue
 // by the client's own windows; this catches a client that floods us with PINGs and never reads.
 constexpr size_t kMaxUnwritten = 256 << 20;
+// Answer bytes are copied into the output buffer only this far ahead of the socket, so a 14 MB
+// listing does not become a second 14 MB buffer.
+constexpr size_t kOutputHighWater = 256 << 10;
 constexpr size_t kReadChunk = 64 << 10;  // grows to hold a whole frame (up to kOurMaxFrame)
 
 absl::Status ProtocolError(std::string_view what) {
@@ -93,7 +96,7 @@ void Connection::Serve() {
       absl::MutexLock lock(&mu_);
       status = ReadFrames();
       if (!status.ok()) Fail(status, http2::kProtocolError);
-      Flush();
+      FlushAndRefill();
     }
     RunCallActions();
   }
@@ -333,7 +336,7 @@ void Connection::TakeMessages(uint32_t id, Stream& stream, bool end) {
 // and nothing else can use this connection's output meanwhile anyway.
 void Connection::AnswerFast(uint32_t id, Stream& stream) {
   grpc::Status status;
-  std::string reply;
+  services::FramedReply reply;
   if (stream.messages != 1) {
     status = grpc::Status(grpc::StatusCode::INTERNAL,
                           absl::StrCat("grpc: expected one request message, got ",
@@ -346,19 +349,15 @@ void Connection::AnswerFast(uint32_t id, Stream& stream) {
     options_.calls->Add(-1);
     if (timed) BERTH_LOG(DEBUG) << "rpc " << stream.path << " " << (absl::Now() - start);
   }
-  for (size_t at = 0; status.ok() && at + 5 <= reply.size();) {
-    const MessagePrefix prefix = ReadMessagePrefix(reply.data() + at);
-    if (prefix.length > options_.max_send_message_size) {
-      status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                            absl::StrCat("grpc: trying to send message larger than max (",
-                                         prefix.length, " vs. ",
-                                         options_.max_send_message_size, ")"));
-    }
-    at += 5 + prefix.length;
+  if (status.ok() && reply.largest_message > options_.max_send_message_size) {
+    status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          absl::StrCat("grpc: trying to send message larger than max (",
+                                       reply.largest_message, " vs. ",
+                                       options_.max_send_message_size, ")"));
   }
-  if (status.ok() && !reply.empty()) {
+  if (status.ok() && !reply.pieces.empty()) {
     SendHeadersIfNeeded(id, stream);
-    stream.out = std::move(reply);
+    for (std::string& piece : reply.pieces) stream.out.push_back(std::move(piece));
   }
   EndStream(id, stream, status, {});
 }
@@ -455,9 +454,11 @@ bool Connection::SendMessage(uint32_t id, const grpc::ByteBuffer& message) {
   if (closed_ || it == streams_.end()) return true;  // nobody to tell; the call is cancelled
   Stream& stream = it->second;
   SendHeadersIfNeeded(id, stream);
-  services::AppendGrpcPrefix(stream.out, message.Length());
+  std::string& piece = stream.out.emplace_back(services::kGrpcPrefixSize, '\0');
+  services::WriteGrpcPrefix(piece.data(), message.Length());
+  piece.reserve(services::kGrpcPrefixSize + message.Length());
   for (const grpc::Slice& slice : slices) {
-    stream.out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    piece.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   }
   const bool sent = Pump(id, stream);
   if (!sent) stream.read_paused = true;
@@ -495,19 +496,26 @@ void Connection::SendHeadersIfNeeded(uint32_t id, Stream& stream) {
 }
 
 bool Connection::Pump(uint32_t id, Stream& stream) {
-  while (stream.out_pos < stream.out.size()) {
+  while (!stream.out.empty()) {
+    if (out_.size() - out_pos_ >= kOutputHighWater) {  // the socket first, then more
+      refill_ = true;
+      return false;
+    }
+    const std::string& piece = stream.out.front();
     const int64_t room = std::min<int64_t>({stream.send_window, send_window_, peer_max_frame_});
     if (room <= 0) return false;
-    const size_t n = std::min<size_t>(stream.out.size() - stream.out_pos, room);
+    const size_t n = std::min<size_t>(piece.size() - stream.out_pos, room);
     http2::AppendFrameHeader(out_, {.length = static_cast<uint32_t>(n), .type = http2::kData,
                                     .flags = 0, .stream = id});
-    out_.append(stream.out, stream.out_pos, n);
+    out_.append(piece, stream.out_pos, n);
     stream.out_pos += n;
     stream.send_window -= static_cast<int64_t>(n);
     send_window_ -= static_cast<int64_t>(n);
+    if (stream.out_pos == piece.size()) {
+      stream.out.pop_front();
+      stream.out_pos = 0;
+    }
   }
-  stream.out.clear();
-  stream.out_pos = 0;
   if (!stream.ending) return true;
   QueueFrame(http2::kHeaders, http2::kEndHeaders | http2::kEndStream, id, stream.trailers);
   // The answer is complete; a client still sending is told to stop (as gRPC servers do).
@@ -516,12 +524,14 @@ bool Connection::Pump(uint32_t id, Stream& stream) {
   return true;
 }
 
-void Connection::PumpAll() {
-  for (auto it = streams_.begin(); it != streams_.end() && send_window_ > 0;) {
+bool Connection::PumpAll() {
+  refill_ = false;
+  const size_t queued = out_.size();
+  for (auto it = streams_.begin(); it != streams_.end();) {
     const uint32_t id = it->first;
     Stream& stream = it->second;
     ++it;  // Pump may erase the stream
-    if (stream.out_pos == stream.out.size() && !stream.ending) continue;
+    if (stream.out.empty() && !stream.ending) continue;
     const bool paused = std::exchange(stream.read_paused, false);
     std::shared_ptr<ForwardedCall> call = stream.call;
     if (Pump(id, stream)) {
@@ -529,6 +539,14 @@ void Connection::PumpAll() {
     } else if (auto left = streams_.find(id); left != streams_.end()) {
       left->second.read_paused = paused;
     }
+  }
+  return out_.size() != queued;
+}
+
+void Connection::FlushAndRefill() {
+  for (;;) {
+    Flush();
+    if (closed_ || out_pos_ < out_.size() || !PumpAll()) return;
   }
 }
 
@@ -583,21 +601,27 @@ void Connection::Flush() {
   if (out_pos_ == out_.size()) {
     out_.clear();
     out_pos_ = 0;
+    // A Pump on another thread stopped at the high-water mark: the serving thread goes on.
+    if (refill_ && std::this_thread::get_id() != serving_thread_) WakeServingThread();
     return;
   }
   if (out_.size() - out_pos_ > kMaxUnwritten) {
     Fail(absl::ResourceExhaustedError("client does not read its answers"), http2::kInternalError);
     return;
   }
-  if (out_pos_ > (1 << 20) && out_pos_ > out_.size() / 2) {
+  if (out_pos_ > out_.size() / 2) {
     out_.erase(0, out_pos_);
     out_pos_ = 0;
   }
   // The serving thread polls for room itself; any other must wake it to.
   if (std::this_thread::get_id() != serving_thread_) {
-    const uint64_t one = 1;
-    (void)!write(wake_.get(), &one, sizeof one);
+    WakeServingThread();
   }
+}
+
+void Connection::WakeServingThread() {
+  const uint64_t one = 1;
+  (void)!write(wake_.get(), &one, sizeof one);
 }
 
 void Connection::Fail(const absl::Status& why, uint32_t code) {

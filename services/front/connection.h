@@ -18,6 +18,7 @@
 // called with mu_ held (gRPC may run a reactor's callbacks inline, and those come back here).
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -94,8 +95,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // Answer
     bool headers_sent = false;
     int64_t send_window = 0;
-    std::string out;       // answer bytes (gRPC-framed) not yet in DATA frames, from out_pos
-    size_t out_pos = 0;
+    std::deque<std::string> out;  // answer bytes (gRPC-framed) not yet in DATA frames
+    size_t out_pos = 0;           // in out.front()
     bool ending = false;   // `trailers` go out once `out` is sent
     std::string trailers;  // an HPACK block
     bool read_paused = false;  // the call waits for `out` to drain
@@ -127,10 +128,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // --- answering (mu_ held)
   void SendHeadersIfNeeded(uint32_t id, Stream& stream);
-  // Queues DATA frames of the stream's answer as far as the windows allow, then its trailers
-  // once every byte is out. False if bytes remain. May erase the stream.
+  // Queues DATA frames of the stream's answer as far as the windows and the output buffer's
+  // high-water mark allow, then its trailers once every byte is out. False if bytes remain.
+  // May erase the stream.
   bool Pump(uint32_t id, Stream& stream);
-  void PumpAll();  // after a window grew
+  // Pumps every stream (a window grew, or the socket took what was queued); serving thread
+  // only. True if it queued anything.
+  bool PumpAll();
+  // Writes, and pumps more while the socket takes it all.
+  void FlushAndRefill();
   void EndStream(uint32_t id, Stream& stream, const grpc::Status& status,
                  const std::vector<http2::Header>& trailing);
   void Reset(uint32_t id, uint32_t code);
@@ -141,6 +147,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void QueueFrame(uint8_t type, uint8_t flags, uint32_t id, std::string_view payload);
   // Writes what the output buffer holds as far as the socket takes it.
   void Flush();
+  void WakeServingThread();
   void Fail(const absl::Status& why, uint32_t code);
 
   UniqueFd fd_;
@@ -159,6 +166,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int64_t peer_initial_window_ = http2::kDefaultWindow;
   uint32_t peer_max_frame_ = http2::kDefaultMaxFrameSize;
   int64_t conn_unacked_ = 0;
+  bool refill_ = false;  // a Pump stopped at the output high-water mark
 
   // Connection thread only.
   http2::HpackDecoder decoder_;

@@ -24,14 +24,14 @@ class VersionService final : public GrpcService {
   grpc::Service* service() override { return nullptr; }
   std::vector<FastMethod> fast_methods() override {
     return {{"/containerd.services.version.v1.Version/Version",
-             [](const RequestHeaders&, std::string_view message, std::string& reply) {
+             [](const RequestHeaders&, std::string_view message, FramedReply& reply) {
                google::protobuf::Empty request;
                grpc::Status status = ParseRequest(message, request);
                if (!status.ok()) return status;
                api::VersionResponse response;
                response.set_version(BerthVersion());
                response.set_revision(BerthRevision());
-               AppendGrpcMessage(reply, response);
+               reply.Append(response);
                return grpc::Status::OK;
              }}};
   }

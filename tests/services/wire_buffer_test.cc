@@ -16,7 +16,9 @@ namespace {
 namespace api = containerd::services::containers::v1;
 
 // The messages of gRPC's length-prefixed form; a malformed prefix fails the test.
-std::vector<std::string> Unframe(const std::string& framed) {
+std::vector<std::string> Unframe(const FramedReply& reply) {
+  std::string framed;
+  for (const std::string& piece : reply.pieces) framed += piece;
   std::vector<std::string> messages;
   for (size_t at = 0; at < framed.size();) {
     EXPECT_LE(at + 5, framed.size());
@@ -51,8 +53,10 @@ TEST(WireBufferTest, OneMessageMatchesProtobuf) {
   }
   EXPECT_EQ(wire.size(), expected.ByteSizeLong());
   wire.EndMessage();
-  EXPECT_EQ(Unframe(std::move(wire).FinishFramed()),
-            std::vector<std::string>{expected.SerializeAsString()});
+  FramedReply reply = std::move(wire).Finish();
+  EXPECT_GT(reply.pieces.size(), 1u) << "the records should span chunks";
+  EXPECT_EQ(reply.largest_message, expected.ByteSizeLong());
+  EXPECT_EQ(Unframe(reply), std::vector<std::string>{expected.SerializeAsString()});
 }
 
 TEST(WireBufferTest, MessagesMatchProtobufOneByOne) {
@@ -62,7 +66,7 @@ TEST(WireBufferTest, MessagesMatchProtobufOneByOne) {
     wire.AppendBytesField(api::ListContainerMessage::kContainerFieldNumber, c.SerializeAsString());
     wire.EndMessage();
   }
-  std::vector<std::string> messages = Unframe(std::move(wire).FinishFramed());
+  std::vector<std::string> messages = Unframe(std::move(wire).Finish());
   ASSERT_EQ(messages.size(), records.size());
   for (size_t i = 0; i < records.size(); ++i) {
     api::ListContainerMessage expected;
@@ -72,11 +76,26 @@ TEST(WireBufferTest, MessagesMatchProtobufOneByOne) {
 }
 
 TEST(WireBufferTest, EmptyMessageIsFramedAndUnendedBytesAreDropped) {
-  EXPECT_EQ(WireBuffer().FinishFramed(), "");
-  WireBuffer wire;
+  EXPECT_TRUE(WireBuffer().Finish().pieces.empty());
+  WireBuffer wire(8);  // small chunks: the dropped bytes span several
   wire.EndMessage();
-  wire.AppendBytesField(1, "not ended");
-  EXPECT_EQ(std::move(wire).FinishFramed(), std::string(5, '\0'));
+  wire.AppendBytesField(1, "not ended, and longer than a chunk");
+  EXPECT_EQ(Unframe(std::move(wire).Finish()), std::vector<std::string>{""});
+}
+
+TEST(WireBufferTest, PrefixesSpanningChunksAreFilledIn) {
+  // 3-byte chunks: every prefix and field straddles chunk ends.
+  WireBuffer wire(3);
+  std::vector<std::string> expected;
+  for (int i = 0; i < 20; ++i) {
+    api::ListContainerMessage message;
+    message.mutable_container()->set_id(std::string(i * 7, 'a' + i % 26));
+    wire.AppendBytesField(api::ListContainerMessage::kContainerFieldNumber,
+                          message.container().SerializeAsString());
+    wire.EndMessage();
+    expected.push_back(message.SerializeAsString());
+  }
+  EXPECT_EQ(Unframe(std::move(wire).Finish()), expected);
 }
 
 }  // namespace
