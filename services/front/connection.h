@@ -42,6 +42,21 @@ namespace berth::front {
 
 class ForwardedCall;
 
+// Our receive windows, as berthctl's client has them (ctl/rpc/connection.h): credit goes back
+// a quarter window at a time.
+inline constexpr int64_t kStreamWindow = 4 << 20;
+inline constexpr int64_t kConnectionWindow = 16 << 20;
+inline constexpr uint32_t kOurMaxFrame = 1 << 20;
+inline constexpr uint32_t kMaxStreams = 1000;
+// Output the client leaves unread before it is dropped. Flow control bounds the DATA we queue
+// by the client's own windows; this catches a client that floods us with PINGs and never reads.
+inline constexpr size_t kMaxUnwritten = 256 << 20;
+// Answer bytes are copied into the output buffer only this far ahead of the socket, so a 14 MB
+// listing does not become a second 14 MB buffer.
+inline constexpr size_t kOutputHighWater = 256 << 10;
+// The read buffer's size; it grows to hold a whole frame (up to kOurMaxFrame).
+inline constexpr size_t kReadChunk = 64 << 10;
+
 // What every connection of one front end shares.
 struct ConnectionOptions {
   // Fast methods by path.
@@ -108,7 +123,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     grpc::ByteBuffer message;  // kWrite
   };
 
-  // --- reading (connection thread)
+  // --- reading (connection thread; connection_reader.cc)
   absl::Status ReadPreface();
   bool ReadSome();  // false once the client has gone
   absl::Status ReadFrames();  // every whole frame in in_; needs mu_

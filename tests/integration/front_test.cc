@@ -91,7 +91,9 @@ std::pair<std::string, std::string> Exchange(http2::Connection& connection,
   absl::StatusOr<uint32_t> id = connection.Open(RequestHeaders(path), data, /*end_stream=*/true);
   EXPECT_TRUE(id.ok()) << id.status();
   if (!id.ok()) return {};
-  if (!data.empty()) EXPECT_TRUE(connection.Send(*id, data, true, std::nullopt).ok());
+  if (!data.empty()) {
+    EXPECT_TRUE(connection.Send(*id, data, true, std::nullopt).ok());
+  }
   EXPECT_TRUE(connection.Wait(*id, http2::Clock::now() + std::chrono::seconds(10),
                               [](const http2::StreamState& s) {
                                 return s.remote_closed || !s.error.ok();

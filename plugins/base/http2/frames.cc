@@ -22,6 +22,12 @@ FrameHeader ParseFrameHeader(const char (&bytes)[kFrameHeaderSize]) {
   return header;
 }
 
+std::string Be32(uint32_t value) {
+  std::string out;
+  AppendBe32(out, value);
+  return out;
+}
+
 void AppendBe32(std::string& out, uint32_t value) {
   const char bytes[4] = {static_cast<char>(value >> 24), static_cast<char>(value >> 16),
                          static_cast<char>(value >> 8), static_cast<char>(value)};

@@ -72,6 +72,8 @@ void AppendFrameHeader(std::string& out, const FrameHeader& header);
 void AppendFrame(std::string& out, uint8_t type, uint8_t flags, uint32_t stream,
                  std::string_view payload);
 void AppendBe32(std::string& out, uint32_t value);
+// A 4-byte payload: WINDOW_UPDATE's increment, RST_STREAM's error code.
+std::string Be32(uint32_t value);
 // One entry of a SETTINGS payload: the 16-bit id and 32-bit value.
 void AppendSetting(std::string& out, uint16_t id, uint32_t value);
 uint32_t ReadBe32(const char* bytes);
