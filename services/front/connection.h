@@ -5,7 +5,7 @@
 // Its own thread reads the socket, decodes every frame and keeps the streams. A stream whose
 // method is a fast one (fast_method.h) is answered on that thread as soon as its request
 // ends: read, handle, write, with no other thread involved. Every other stream becomes a
-// ForwardedCall, a generic call into the in-process gRPC server, which answers it on gRPC's
+// ForwardedCall, a generic call to the gRPC server (front_server.h), which answers it on gRPC's
 // threads; those write the answer to the socket themselves.
 //
 // Writes never block: bytes go to an output buffer and out through a non-blocking write;
@@ -61,7 +61,7 @@ inline constexpr size_t kReadChunk = 64 << 10;
 struct ConnectionOptions {
   // Fast methods by path.
   const absl::flat_hash_map<std::string, services::FastHandler>* fast = nullptr;
-  grpc::GenericStub* stub = nullptr;  // to the in-process gRPC server
+  grpc::GenericStub* stub = nullptr;  // to the gRPC server
   CallCounter* forwarded = nullptr;   // ForwardedCalls alive, so the stop can wait for them
   CallCounter* calls = nullptr;       // fast calls in progress (the interceptor counts the rest)
   size_t max_recv_message_size = 16 << 20;

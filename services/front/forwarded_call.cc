@@ -64,11 +64,7 @@ ForwardedCall::~ForwardedCall() { alive_->Add(-1); }
 
 void ForwardedCall::Start(grpc::GenericStub& stub) {
   stub.PrepareBidiStreamingCall(&context_, method_, grpc::StubOptions(), this);
-  {
-    absl::MutexLock lock(&mu_);
-    write_hold_ = true;
-  }
-  AddHold();
+  AddHold();  // the write hold: until the half-close is started
   StartRead(&read_);
   StartCall();
 }
@@ -76,6 +72,7 @@ void ForwardedCall::Start(grpc::GenericStub& stub) {
 void ForwardedCall::Write(grpc::ByteBuffer message) {
   {
     absl::MutexLock lock(&mu_);
+    if (close_writes_) return;  // the call is over: the message has nowhere to go
     writes_.push_back(std::move(message));
   }
   WriteNext();
@@ -89,37 +86,42 @@ void ForwardedCall::CloseWrites() {
   WriteNext();
 }
 
+void ForwardedCall::FinishWrites() {
+  {
+    absl::MutexLock lock(&mu_);
+    close_writes_ = true;
+    writes_.erase(writes_.begin() + (writing_ ? 1 : 0), writes_.end());  // never started
+  }
+  WriteNext();
+}
+
 // gRPC may run OnWriteDone inline inside StartWrite, so neither is called with mu_ held.
 void ForwardedCall::WriteNext() {
   grpc::ByteBuffer* next = nullptr;  // deque elements stay put while others are appended
+  bool last = false;
   {
     absl::MutexLock lock(&mu_);
     if (writing_ || writes_closed_) return;
     if (!writes_.empty()) {
       writing_ = true;
       next = &writes_.front();
-    } else if (close_writes_) {
-      writes_closed_ = true;
-    } else {
+      last = close_writes_ && writes_.size() == 1;
+    } else if (!close_writes_) {
       return;
     }
+    writes_closed_ = next == nullptr || last;
   }
-  if (next != nullptr) {
+  if (next != nullptr && !last) {
     StartWrite(next);
+    return;
+  }
+  // The message and the half-close in one operation when both are there (a unary request).
+  if (last) {
+    StartWriteLast(next, grpc::WriteOptions());
   } else {
     StartWritesDone();
-    ReleaseWrites();
   }
-}
-
-void ForwardedCall::ReleaseWrites() {
-  {
-    absl::MutexLock lock(&mu_);
-    writes_closed_ = true;
-    writes_.erase(writes_.begin() + (writing_ ? 1 : 0), writes_.end());
-    if (!std::exchange(write_hold_, false)) return;
-  }
-  RemoveHold();
+  RemoveHold();  // the write hold: the operation in flight keeps the call until it completes
 }
 
 void ForwardedCall::OnWriteDone(bool ok) {
@@ -131,7 +133,7 @@ void ForwardedCall::OnWriteDone(bool ok) {
   if (ok) {
     WriteNext();
   } else {  // the call is over: nothing more goes in; OnDone tells the client why
-    ReleaseWrites();
+    FinishWrites();
   }
   connection_->MessageTaken(id_);
 }
@@ -142,7 +144,7 @@ void ForwardedCall::OnReadInitialMetadataDone(bool ok) {
 
 void ForwardedCall::OnReadDone(bool ok) {
   if (!ok) {  // the service has answered in full (or the call failed): requests are moot
-    ReleaseWrites();
+    FinishWrites();
     return;
   }
   AddHold();  // the read hold, in case the client's window makes us wait
@@ -156,7 +158,7 @@ void ForwardedCall::ResumeRead() {
 
 void ForwardedCall::Cancel() {
   context_.TryCancel();
-  ReleaseWrites();
+  FinishWrites();
 }
 
 void ForwardedCall::OnDone(const grpc::Status& status) {

@@ -1,16 +1,18 @@
 #pragma once
 
-// ForwardedCall: one stream of the front end (connection.h) passed to the in-process gRPC
-// server as a generic bidi call, whatever the method's kind (on the wire every gRPC call is a
-// stream of messages each way). Request messages go in order, one write at a time; each answer
-// message goes back to the connection, and the next is read only once the client's windows
-// took the last (so a client that reads slowly slows the service down, not berthd's memory).
+// ForwardedCall: one stream of the front end (connection.h) passed to the gRPC server as a
+// generic bidi call, whatever the method's kind (on the wire every gRPC call is a stream of
+// messages each way). Request messages go in order, one write at a time; each answer message
+// goes back to the connection, and the next is read only once the client's windows took the
+// last (so a client that reads slowly slows the service down, not berthd's memory).
+//
 // Lifetime: gRPC frees its side of the call just before OnDone, so nothing may start an
 // operation on the reactor after the call could have ended. Two holds (AddHold) keep it from
-// ending while the connection may still start one: the write hold, until the request side is
-// over (half-closed, failed, cancelled, or the service has answered in full), and the read
-// hold, while a read waits for the client's flow-control window. The object itself is shared:
-// it lives until OnDone and until the connection lets go of it.
+// ending while the connection may still start one: the write hold, until the half-close is
+// started (after the client's, or as soon as the call failed, was cancelled or the service
+// answered in full), and the read hold, while a read waits for the client's flow-control
+// window. The object itself is shared: it lives until OnDone and until the connection lets go
+// of it.
 
 #include <cstdint>
 #include <deque>
@@ -57,7 +59,9 @@ class ForwardedCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
                 CallCounter* alive);
   void AddMetadata(const std::vector<http2::Header>& headers);
   void WriteNext();  // starts the next write, or the half-close, if none is in flight
-  void ReleaseWrites();  // no more writes: drops the write hold once
+  // No more writes: those not started are dropped, and the half-close follows the one in
+  // flight.
+  void FinishWrites();
 
   std::shared_ptr<Connection> connection_;
   const uint32_t id_;
@@ -71,8 +75,7 @@ class ForwardedCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
   std::deque<grpc::ByteBuffer> writes_;  // front: in flight while writing_
   bool writing_ = false;
   bool close_writes_ = false;
-  bool writes_closed_ = false;  // nothing more is started on the write side
-  bool write_hold_ = false;
+  bool writes_closed_ = false;  // the half-close is started: nothing more on the write side
 };
 
 }  // namespace berth::front

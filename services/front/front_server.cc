@@ -7,24 +7,46 @@
 
 #include <cerrno>
 
+#include "grpcpp/create_channel_posix.h"
+#include "grpcpp/server_posix.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "plugins/base/status_util.h"
 #include "plugins/base/log.h"
 
 namespace berth::front {
 
-FrontServer::FrontServer(UniqueFd listener, grpc::Server& server, FrontOptions options,
-                         CallCounter* calls)
-    : listener_(std::move(listener)), stop_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-  for (services::FastMethod& method : options.fast_methods) {
-    fast_.emplace(std::move(method.path), std::move(method.handler));
+absl::StatusOr<std::unique_ptr<FrontServer>> FrontServer::Start(UniqueFd listener,
+                                                                grpc::Server& server,
+                                                                FrontOptions options,
+                                                                CallCounter* calls) {
+  // Forwarded calls reach the gRPC server over a socket pair (HTTP/2 on both ends), not its
+  // in-process channel: in gRPC 1.51 that one kept both sides of a call allocated (~10 KB) when
+  // the service answered quickly, so every `ctr namespaces ls` grew berthd for good.
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) != 0) {
+    return ErrnoError(errno, "socketpair for the gRPC server");
   }
+  grpc::AddInsecureChannelFromFd(&server, pair[0]);  // the server owns it from here
   grpc::ChannelArguments args;
   // The limits are the front end's and the service's to apply; the channel between them has
   // none (its client side would otherwise refuse answers over gRPC's default 4 MiB).
   args.SetMaxReceiveMessageSize(-1);
   args.SetMaxSendMessageSize(-1);
-  channel_ = server.InProcessChannel(args);
-  stub_ = std::make_unique<grpc::GenericStub>(channel_);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomInsecureChannelFromFd("berthd", pair[1], args);  // owns pair[1]
+  return std::unique_ptr<FrontServer>(
+      new FrontServer(std::move(listener), std::move(channel), std::move(options), calls));
+}
+
+FrontServer::FrontServer(UniqueFd listener, std::shared_ptr<grpc::Channel> channel,
+                         FrontOptions options, CallCounter* calls)
+    : listener_(std::move(listener)),
+      stop_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      channel_(std::move(channel)),
+      stub_(std::make_unique<grpc::GenericStub>(channel_)) {
+  for (services::FastMethod& method : options.fast_methods) {
+    fast_.emplace(std::move(method.path), std::move(method.handler));
+  }
   connection_options_ = {.fast = &fast_,
                          .stub = stub_.get(),
                          .forwarded = &forwarded_,
@@ -52,30 +74,35 @@ void FrontServer::AcceptLoop() {
     if (!(fds[0].revents & POLLIN)) continue;
     int fd = accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;  // EAGAIN, or a client gone before we took it
-    absl::MutexLock lock(&mu_);
-    JoinFinished();
-    if (closed_) {
-      close(fd);
-      return;
-    }
     auto connection = std::make_shared<Connection>(UniqueFd(fd), connection_options_);
-    auto done = std::make_shared<std::atomic<bool>>(false);
-    std::thread thread([connection, done] {
-      connection->Serve();
-      done->store(true);
-    });
-    served_.push_back({std::move(connection), std::move(thread), std::move(done)});
+    absl::MutexLock lock(&mu_);
+    if (closed_) return;
+    active_.insert(connection);
+    waiting_.push_back(std::move(connection));
+    // Each idle worker takes one waiting connection; start one for each that none will take.
+    if (waiting_.size() > idle_) workers_.emplace_back([this] { Work(); });
   }
 }
 
-void FrontServer::JoinFinished() {
-  for (auto it = served_.begin(); it != served_.end();) {
-    if (!it->done->load()) {
-      ++it;
-      continue;
+void FrontServer::Work() {
+  for (;;) {
+    std::shared_ptr<Connection> connection;
+    {
+      absl::MutexLock lock(&mu_);
+      ++idle_;
+      mu_.Await(absl::Condition(
+          +[](FrontServer* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+            return !self->waiting_.empty() || self->closed_;
+          },
+          this));
+      --idle_;
+      if (waiting_.empty()) return;  // closed
+      connection = std::move(waiting_.front());
+      waiting_.pop_front();
     }
-    it->thread.join();
-    it = served_.erase(it);
+    connection->Serve();
+    absl::MutexLock lock(&mu_);
+    active_.erase(connection);
   }
 }
 
@@ -85,14 +112,16 @@ void FrontServer::CloseConnections() {
     (void)!write(stop_.get(), &one, sizeof one);
     acceptor_.join();
   }
-  std::list<Served> served;
+  std::vector<std::shared_ptr<Connection>> active;
+  std::vector<std::thread> workers;
   {
     absl::MutexLock lock(&mu_);
     closed_ = true;
-    served.swap(served_);
+    active.assign(active_.begin(), active_.end());
+    workers.swap(workers_);
   }
-  for (Served& each : served) each.connection->Close();
-  for (Served& each : served) each.thread.join();
+  for (const auto& connection : active) connection->Close();
+  for (std::thread& worker : workers) worker.join();
 }
 
 }  // namespace berth::front

@@ -124,7 +124,7 @@ absl::Status Server::Serve() {
     return ErrnoError(errno, "remove stale socket", address);
   }
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::ServerBuilder builder;  // no port: the front end passes calls in-process
+  grpc::ServerBuilder builder;  // no port: the front end passes calls on (front_server.h)
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_recv_message_size));
   builder.SetMaxSendMessageSize(static_cast<int>(config_.max_send_message_size));
   // A local daemon needs few pollers; more threads are added on demand for blocking calls.
@@ -151,8 +151,8 @@ absl::Status Server::Serve() {
             static_cast<gid_t>(config_.grpc_gid)) != 0) {
     return ErrnoError(errno, "chown", address);
   }
-  front_ = std::make_unique<front::FrontServer>(std::move(listener), *grpc_server_,
-                                                std::move(front_options), &calls_);
+  ASSIGN_OR_RETURN(front_, front::FrontServer::Start(std::move(listener), *grpc_server_,
+                                                     std::move(front_options), &calls_));
   BERTH_LOG(INFO) << "serving on " << address;
   return absl::OkStatus();
 }

@@ -2,8 +2,8 @@
 
 // Server runs the daemon: it prepares the root and state directories, initialises the plugins
 // in dependency order, serves every gRPC service plugin on the unix socket (through the front
-// end, services/front, which answers the fast methods itself and passes the rest to the gRPC
-// server in-process), and on Stop()
+// end, services/front, which answers the fast methods itself and passes the rest on to the
+// gRPC server), and on Stop()
 // drains in-flight calls, then shuts the plugins down in reverse order (closing RocksDB
 // cleanly) and removes the socket.
 

@@ -3,7 +3,7 @@
 // both directions (flow control), concurrent calls, and a server that goes away.
 //
 // Each CallTest runs twice: with gRPC C++'s server on the socket, and with berthd's front end
-// (services/front) on it passing every call to the same server in-process, so the front end
+// (services/front) on it passing every call on to the same server, so the front end
 // meets the same expectations as gRPC's own server: metadata and deadlines carried, errors and
 // their messages intact, cancellation reaching the service, flow control both ways, a service
 // that ends an upload early, and a server that goes away.
@@ -150,11 +150,13 @@ class CallTest : public ::testing::TestWithParam<bool> {
     if (!front) return;
     auto listener = ttrpc::ListenUnix(socket_);
     ASSERT_TRUE(listener.ok()) << listener.status();
-    front_ = std::make_unique<front::FrontServer>(
+    auto started = front::FrontServer::Start(
         std::move(*listener), *server_,
         front::FrontOptions{.max_recv_message_size = kMaxMessageSize + 1024,
                             .max_send_message_size = kMaxMessageSize + 1024},
         &fast_calls_);
+    ASSERT_TRUE(started.ok()) << started.status();
+    front_ = std::move(*started);
   }
   void StopServer() {
     if (front_) front_->CloseConnections();
