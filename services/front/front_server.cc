@@ -32,6 +32,9 @@ absl::StatusOr<std::unique_ptr<FrontServer>> FrontServer::Start(UniqueFd listene
   // none (its client side would otherwise refuse answers over gRPC's default 4 MiB).
   args.SetMaxReceiveMessageSize(-1);
   args.SetMaxSendMessageSize(-1);
+  // Large frames and windows between the two: a 1 MiB upload chunk crosses in one go.
+  args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 1 << 20);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 16 << 20);
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateCustomInsecureChannelFromFd("berthd", pair[1], args);  // owns pair[1]
   return std::unique_ptr<FrontServer>(

@@ -127,6 +127,10 @@ absl::Status Server::Serve() {
   grpc::ServerBuilder builder;  // no port: the front end passes calls on (front_server.h)
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_recv_message_size));
   builder.SetMaxSendMessageSize(static_cast<int>(config_.max_send_message_size));
+  // Its one connection is the front end's socket pair: large frames and windows (a 1 MiB
+  // upload chunk crosses in one go).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 1 << 20);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 16 << 20);
   // A local daemon needs few pollers; more threads are added on demand for blocking calls.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
