@@ -40,13 +40,6 @@ namespace berth::http2 {
 
 using Clock = std::chrono::steady_clock;
 
-// Our receive windows. A stream may have this much in flight before berthctl takes it; the
-// connection's is larger so one slow stream cannot hold back the others. Credit goes back in
-// quarters: a WINDOW_UPDATE per quarter window taken, not per frame.
-inline constexpr int64_t kStreamWindow = 4 << 20;
-inline constexpr int64_t kConnectionWindow = 16 << 20;
-// Largest frame we accept: big DATA frames mean fewer reads for blobs and image archives.
-inline constexpr uint32_t kOurMaxFrame = 1 << 20;
 using Deadline = std::optional<Clock::time_point>;
 
 // What one stream has received. Read under the connection's lock (Connection::Wait).

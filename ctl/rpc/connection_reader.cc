@@ -17,13 +17,8 @@ absl::Status ProtocolError(std::string_view what) {
   return absl::InternalError(absl::StrCat("HTTP/2 protocol error from the daemon: ", std::string(what)));
 }
 
-// Strips the Pad Length field and the padding (RFC 9113 6.1, 6.2).
 absl::Status Unpad(uint8_t flags, std::string_view& payload) {
-  if ((flags & kPadded) == 0) return absl::OkStatus();
-  if (payload.empty()) return ProtocolError("padded frame without a pad length");
-  const auto pad = static_cast<unsigned char>(payload[0]);
-  if (pad >= payload.size()) return ProtocolError("padding longer than the frame");
-  payload = payload.substr(1, payload.size() - 1 - pad);
+  if (!StripPadding(flags, payload)) return ProtocolError("padding longer than the frame");
   return absl::OkStatus();
 }
 

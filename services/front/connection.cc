@@ -31,10 +31,10 @@ void Connection::Serve() {
     absl::MutexLock lock(&mu_);
     std::string settings;
     http2::AppendSetting(settings, http2::kMaxConcurrentStreams, kMaxStreams);
-    http2::AppendSetting(settings, http2::kInitialWindowSize, kStreamWindow);
-    http2::AppendSetting(settings, http2::kMaxFrameSize, kOurMaxFrame);
+    http2::AppendSetting(settings, http2::kInitialWindowSize, http2::kStreamWindow);
+    http2::AppendSetting(settings, http2::kMaxFrameSize, http2::kOurMaxFrame);
     QueueFrame(http2::kSettings, 0, 0, settings);
-    QueueFrame(http2::kWindowUpdate, 0, 0, http2::Be32(kConnectionWindow - http2::kDefaultWindow));
+    QueueFrame(http2::kWindowUpdate, 0, 0, http2::Be32(http2::kConnectionWindow - http2::kDefaultWindow));
     Flush();
   }
   absl::Status status = ReadPreface();
@@ -59,6 +59,7 @@ void Connection::Serve() {
       if (!status.ok()) Fail(status, http2::kProtocolError);
       FlushAndRefill();
     }
+    AnswerFastCalls();
     RunCallActions();
   }
   {
@@ -213,7 +214,7 @@ void Connection::Reset(uint32_t id, uint32_t code) {
 
 void Connection::Credit(uint32_t id, Stream& stream) {
   if (stream.waiting > 0 || stream.remote_closed) return;
-  if (stream.unacked < kStreamWindow / 4) return;
+  if (stream.unacked < http2::kStreamWindow / 4) return;
   QueueFrame(http2::kWindowUpdate, 0, id, http2::Be32(static_cast<uint32_t>(stream.unacked)));
   stream.unacked = 0;
 }

@@ -15,7 +15,8 @@
 // forwarded message waits for the service to take it, so a slow service slows its client.
 //
 // Locking: mu_ guards the streams and the output buffer. A ForwardedCall's methods are never
-// called with mu_ held (gRPC may run a reactor's callbacks inline, and those come back here).
+// called with mu_ held (gRPC may run a reactor's callbacks inline, and those come back here),
+// nor is a fast method's handler.
 
 #include <cstdint>
 #include <deque>
@@ -42,11 +43,8 @@ namespace berth::front {
 
 class ForwardedCall;
 
-// Our receive windows, as berthctl's client has them (ctl/rpc/connection.h): credit goes back
-// a quarter window at a time.
-inline constexpr int64_t kStreamWindow = 4 << 20;
-inline constexpr int64_t kConnectionWindow = 16 << 20;
-inline constexpr uint32_t kOurMaxFrame = 1 << 20;
+// Our receive windows and frame limit are http2::kStreamWindow, kConnectionWindow and
+// kOurMaxFrame (plugins/base/http2/frames.h), as berthctl's client has them.
 inline constexpr uint32_t kMaxStreams = 1000;
 // Output the client leaves unread before it is dropped. Flow control bounds the DATA we queue
 // by the client's own windows; this catches a client that floods us with PINGs and never reads.
@@ -54,7 +52,7 @@ inline constexpr size_t kMaxUnwritten = 256 << 20;
 // Answer bytes are copied into the output buffer only this far ahead of the socket, so a 14 MB
 // listing does not become a second 14 MB buffer.
 inline constexpr size_t kOutputHighWater = 256 << 10;
-// The read buffer's size; it grows to hold a whole frame (up to kOurMaxFrame).
+// The read buffer's size; it grows to hold a whole frame (up to http2::kOurMaxFrame).
 inline constexpr size_t kReadChunk = 64 << 10;
 
 // What every connection of one front end shares.
@@ -138,7 +136,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   absl::Status OnWindowUpdate(uint32_t id, std::string_view payload);
   // Cuts whole request messages off the stream's bytes; `end` if the client half-closed.
   void TakeMessages(uint32_t id, Stream& stream, bool end);
-  void AnswerFast(uint32_t id, Stream& stream);
+  // Answers the fast streams whose requests ended (mu_ not held).
+  void AnswerFastCalls();
   void RunCallActions();
 
   // --- answering (mu_ held)
@@ -192,6 +191,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t in_pos_ = 0;
   size_t in_end_ = 0;
   std::vector<CallAction> actions_;
+  std::vector<uint32_t> fast_ready_;  // fast streams whose request is complete
 };
 
 }  // namespace berth::front

@@ -24,16 +24,6 @@ absl::Status ProtocolError(std::string_view what) {
   return absl::InternalError(absl::StrCat("http2: ", absl::string_view(what.data(), what.size())));
 }
 
-// Strips a padded frame's padding (RFC 9113 6.1); false if the padding does not fit.
-bool Unpad(uint8_t flags, std::string_view& payload) {
-  if (!(flags & http2::kPadded)) return true;
-  if (payload.empty()) return false;
-  const size_t pad = static_cast<unsigned char>(payload[0]);
-  if (pad >= payload.size()) return false;
-  payload = payload.substr(1, payload.size() - 1 - pad);
-  return true;
-}
-
 }  // namespace
 
 absl::Status Connection::ReadPreface() {
@@ -70,7 +60,7 @@ absl::Status Connection::ReadFrames() {
     char raw[http2::kFrameHeaderSize];
     in_.copy(raw, sizeof raw, in_pos_);
     const FrameHeader header = http2::ParseFrameHeader(raw);
-    if (header.length > kOurMaxFrame) return ProtocolError("frame larger than our SETTINGS allow");
+    if (header.length > http2::kOurMaxFrame) return ProtocolError("frame larger than our SETTINGS allow");
     if (in_end_ - in_pos_ < http2::kFrameHeaderSize + header.length) break;
     const std::string_view payload(in_.data() + in_pos_ + http2::kFrameHeaderSize, header.length);
     in_pos_ += http2::kFrameHeaderSize + header.length;
@@ -116,7 +106,7 @@ absl::Status Connection::OnFrame(const FrameHeader& header, std::string_view pay
 
 absl::Status Connection::OnHeaders(const FrameHeader& header, std::string_view payload) {
   if (header.stream == 0) return ProtocolError("HEADERS on stream 0");
-  if (!Unpad(header.flags, payload)) return ProtocolError("HEADERS padding");
+  if (!http2::StripPadding(header.flags, payload)) return ProtocolError("HEADERS padding");
   if (header.flags & http2::kPriorityFlag) {
     if (payload.size() < 5) return ProtocolError("HEADERS priority");
     payload.remove_prefix(5);
@@ -187,11 +177,11 @@ absl::Status Connection::OpenStream(uint32_t id, std::vector<http2::Header> head
 absl::Status Connection::OnData(const FrameHeader& header, std::string_view payload) {
   if (header.stream == 0) return ProtocolError("DATA on stream 0");
   conn_unacked_ += header.length;  // padding included: it counts against the window too
-  if (conn_unacked_ >= kConnectionWindow / 4) {
+  if (conn_unacked_ >= http2::kConnectionWindow / 4) {
     QueueFrame(http2::kWindowUpdate, 0, 0, http2::Be32(static_cast<uint32_t>(conn_unacked_)));
     conn_unacked_ = 0;
   }
-  if (!Unpad(header.flags, payload)) return ProtocolError("DATA padding");
+  if (!http2::StripPadding(header.flags, payload)) return ProtocolError("DATA padding");
   auto it = streams_.find(header.stream);
   if (it == streams_.end()) return absl::OkStatus();  // a stream we ended or reset
   Stream& stream = it->second;
@@ -242,41 +232,63 @@ void Connection::TakeMessages(uint32_t id, Stream& stream, bool end) {
     return;
   }
   if (stream.fast != nullptr) {
-    if (end) AnswerFast(id, stream);
+    if (end) fast_ready_.push_back(id);  // answered once mu_ is released
     return;
   }
   if (end) actions_.push_back({CallAction::kCloseWrites, stream.call, {}});
   Credit(id, stream);
 }
 
-// Runs on the connection's thread with mu_ held: a fast handler is a point read or a listing,
-// and nothing else can use this connection's output meanwhile anyway.
-void Connection::AnswerFast(uint32_t id, Stream& stream) {
-  grpc::Status status;
-  services::FramedReply reply;
-  if (stream.messages != 1) {
-    status = grpc::Status(grpc::StatusCode::INTERNAL,
-                          absl::StrCat("grpc: expected one request message, got ",
-                                       stream.messages));
-  } else {
-    const bool timed = log::GetLevel() <= log::DEBUG;
-    const absl::Time start = timed ? absl::Now() : absl::InfinitePast();
-    options_.calls->Add(1);
-    status = (*stream.fast)(services::RequestHeaders(stream.headers), stream.message, reply);
-    options_.calls->Add(-1);
-    if (timed) BERTH_LOG(DEBUG) << "rpc " << stream.path << " " << (absl::Now() - start);
+// The handlers run without mu_: a listing may read for milliseconds, and gRPC's threads
+// answering this connection's forwarded calls must not wait for it. Only this thread erases a
+// fast stream, so each is still there afterwards (unless the connection closed meanwhile).
+void Connection::AnswerFastCalls() {
+  for (uint32_t id : std::exchange(fast_ready_, {})) {
+    const services::FastHandler* handler;
+    std::vector<http2::Header> headers;
+    std::string path, message;
+    int messages;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = streams_.find(id);
+      if (it == streams_.end()) continue;
+      Stream& stream = it->second;
+      handler = stream.fast;
+      headers = std::move(stream.headers);
+      path = std::move(stream.path);
+      message = std::move(stream.message);
+      messages = stream.messages;
+    }
+    grpc::Status status;
+    services::FramedReply reply;
+    if (messages != 1) {
+      status = grpc::Status(grpc::StatusCode::INTERNAL,
+                            absl::StrCat("grpc: expected one request message, got ", messages));
+    } else {
+      const bool timed = log::GetLevel() <= log::DEBUG;
+      const absl::Time start = timed ? absl::Now() : absl::InfinitePast();
+      options_.calls->Add(1);
+      status = (*handler)(services::RequestHeaders(headers), message, reply);
+      options_.calls->Add(-1);
+      if (timed) BERTH_LOG(DEBUG) << "rpc " << path << " " << (absl::Now() - start);
+    }
+    if (status.ok() && reply.largest_message > options_.max_send_message_size) {
+      status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            absl::StrCat("grpc: trying to send message larger than max (",
+                                         reply.largest_message, " vs. ",
+                                         options_.max_send_message_size, ")"));
+    }
+    absl::MutexLock lock(&mu_);
+    auto it = streams_.find(id);
+    if (closed_ || it == streams_.end()) continue;
+    Stream& stream = it->second;
+    if (status.ok() && !reply.pieces.empty()) {
+      SendHeadersIfNeeded(id, stream);
+      for (std::string& piece : reply.pieces) stream.out.push_back(std::move(piece));
+    }
+    EndStream(id, stream, status, {});
+    FlushAndRefill();
   }
-  if (status.ok() && reply.largest_message > options_.max_send_message_size) {
-    status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          absl::StrCat("grpc: trying to send message larger than max (",
-                                       reply.largest_message, " vs. ",
-                                       options_.max_send_message_size, ")"));
-  }
-  if (status.ok() && !reply.pieces.empty()) {
-    SendHeadersIfNeeded(id, stream);
-    for (std::string& piece : reply.pieces) stream.out.push_back(std::move(piece));
-  }
-  EndStream(id, stream, status, {});
 }
 
 void Connection::RunCallActions() {

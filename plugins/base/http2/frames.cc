@@ -22,6 +22,15 @@ FrameHeader ParseFrameHeader(const char (&bytes)[kFrameHeaderSize]) {
   return header;
 }
 
+bool StripPadding(uint8_t flags, std::string_view& payload) {
+  if ((flags & kPadded) == 0) return true;
+  if (payload.empty()) return false;
+  const auto pad = static_cast<unsigned char>(payload[0]);
+  if (pad >= payload.size()) return false;
+  payload = payload.substr(1, payload.size() - 1 - pad);
+  return true;
+}
+
 std::string Be32(uint32_t value) {
   std::string out;
   AppendBe32(out, value);

@@ -17,6 +17,15 @@ inline constexpr uint32_t kDefaultMaxFrameSize = 16384;
 inline constexpr int64_t kDefaultWindow = 65535;
 inline constexpr int64_t kMaxWindow = 0x7fffffff;
 
+// Berth's receive windows, both ends (berthctl's client, berthd's front end). A stream may have
+// this much in flight before it is taken; the connection's is larger so one slow stream cannot
+// hold back the others. Credit goes back in quarters: a WINDOW_UPDATE per quarter window
+// taken, not per frame.
+inline constexpr int64_t kStreamWindow = 4 << 20;
+inline constexpr int64_t kConnectionWindow = 16 << 20;
+// Largest frame we accept: big DATA frames mean fewer reads for blobs and image archives.
+inline constexpr uint32_t kOurMaxFrame = 1 << 20;
+
 enum FrameType : uint8_t {
   kData = 0x0,
   kHeaders = 0x1,
@@ -77,6 +86,9 @@ std::string Be32(uint32_t value);
 // One entry of a SETTINGS payload: the 16-bit id and 32-bit value.
 void AppendSetting(std::string& out, uint16_t id, uint32_t value);
 uint32_t ReadBe32(const char* bytes);
+// Strips a padded (PADDED flag) frame's Pad Length field and padding (RFC 9113 6.1, 6.2);
+// false if the padding does not fit the frame, a protocol error.
+bool StripPadding(uint8_t flags, std::string_view& payload);
 uint16_t ReadBe16(const char* bytes);
 
 }  // namespace berth::http2
